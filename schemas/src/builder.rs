@@ -51,9 +51,7 @@ impl Col {
             ColType::Int64 => Col::Int64(Int64Builder::new()),
             ColType::Float64 => Col::Float64(Float64Builder::new()),
             ColType::Bool => Col::Bool(BooleanBuilder::new()),
-            ColType::Timestamp => {
-                Col::Ts(TimestampMicrosecondBuilder::new().with_timezone("UTC"))
-            }
+            ColType::Timestamp => Col::Ts(TimestampMicrosecondBuilder::new().with_timezone("UTC")),
             ColType::Map => Col::Map(Box::new(MapB::new(
                 None,
                 StringBuilder::new(),
@@ -115,10 +113,21 @@ pub struct BatchBuilder {
 impl BatchBuilder {
     /// An empty builder for `class`.
     pub fn new(class: Class) -> BatchBuilder {
-        let cols: Vec<Col> = class.fields().iter().map(|f| Col::new(f.def().ty)).collect();
+        let cols: Vec<Col> = class
+            .fields()
+            .iter()
+            .map(|f| Col::new(f.def().ty))
+            .collect();
         let n = cols.len();
         let unmapped_slot = class.slot(Field::Unmapped).unwrap_or(n - 1);
-        BatchBuilder { class, cols, set: vec![false; n], unmapped_slot, rows: 0, bytes: 0 }
+        BatchBuilder {
+            class,
+            cols,
+            set: vec![false; n],
+            unmapped_slot,
+            rows: 0,
+            bytes: 0,
+        }
     }
 
     /// The class being built.
@@ -144,7 +153,10 @@ impl BatchBuilder {
     /// Start a row. It is finished by [`Row::finish`] or when dropped.
     pub fn row(&mut self) -> Row<'_> {
         self.set.iter_mut().for_each(|s| *s = false);
-        Row { b: self, done: false }
+        Row {
+            b: self,
+            done: false,
+        }
     }
 
     /// Take the rows built so far as a batch, leaving the builder empty.

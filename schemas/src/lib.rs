@@ -72,7 +72,12 @@ mod tests {
     #[test]
     fn every_class_has_the_common_columns() {
         for c in Class::ALL {
-            for f in [Field::Time, Field::IngestTime, Field::RawData, Field::Unmapped] {
+            for f in [
+                Field::Time,
+                Field::IngestTime,
+                Field::RawData,
+                Field::Unmapped,
+            ] {
                 assert!(c.slot(f).is_some(), "{} lacks {}", c.name(), f.name());
             }
             assert_eq!(c.schema().fields().len(), c.fields().len());
@@ -87,7 +92,10 @@ mod tests {
             std::fs::write(path, &want).expect("write COLUMNS.md");
         }
         let have = std::fs::read_to_string(path).unwrap_or_default();
-        assert!(have == want, "schemas/COLUMNS.md is stale: run VIGIL_BLESS=1 cargo test -p vigil-schemas");
+        assert!(
+            have == want,
+            "schemas/COLUMNS.md is stale: run VIGIL_BLESS=1 cargo test -p vigil-schemas"
+        );
     }
 
     #[test]
@@ -124,6 +132,9 @@ mod tests {
         assert_eq!(keys.value(0), "query_hostname");
         assert_eq!(um.value(1).len(), 0);
         let cls = batch.column_by_name("class_uid").expect("col");
-        assert_eq!(cls.as_primitive::<arrow_array::types::Int32Type>().value(1), 3002);
+        assert_eq!(
+            cls.as_primitive::<arrow_array::types::Int32Type>().value(1),
+            3002
+        );
     }
 }

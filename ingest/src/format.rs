@@ -1,0 +1,176 @@
+//! The formats vigil reads, how each is framed, and how a format is told
+//! from content.
+
+use serde_json::Value;
+
+use crate::decode::{DecodeConfig, Decoder};
+use crate::formats;
+
+/// How a format's bytes are cut into records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Framing {
+    /// One record per line.
+    Lines,
+    /// One record per JSON value (NDJSON, pretty-printed, arrays).
+    Json,
+    /// Binary EVTX: each record is rendered as JSON by the `evtx` crate.
+    Evtx,
+}
+
+macro_rules! formats {
+    ($($var:ident => $name:literal, $framing:ident, $doc:literal;)*) => {
+        /// A format vigil decodes. `--format` takes the name.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Format { $(#[doc = $doc] $var),* }
+
+        impl Format {
+            /// Every format.
+            pub const ALL: &[Format] = &[$(Format::$var),*];
+
+            /// The name used by `--format`, in counts and in dead letters.
+            pub fn name(self) -> &'static str {
+                match self { $(Format::$var => $name),* }
+            }
+
+            /// How records of this format are framed.
+            pub fn framing(self) -> Framing {
+                match self { $(Format::$var => Framing::$framing),* }
+            }
+
+            /// One line on what the format is.
+            pub fn describe(self) -> &'static str {
+                match self { $(Format::$var => $doc),* }
+            }
+        }
+    };
+}
+
+formats! {
+    WindowsJson => "windows-json", Json, "Windows event log as flat JSON (NXLog, Winlogbeat-flat, Mordor): EventID, Channel, EventData fields at top level.";
+    WindowsEvtxJson => "windows-evtx-json", Json, "Windows event log as nested EVTX-JSON: Event.System and Event.EventData.";
+    WindowsSentinel => "windows-sentinel", Json, "Microsoft Sentinel SecurityEvent / WindowsEvent rows (TimeGenerated, Computer, EventID, Account).";
+    Evtx => "evtx", Evtx, "Binary Windows .evtx files.";
+    Okta => "okta", Json, "Okta System Log events.";
+    Entra => "entra", Json, "Microsoft Entra ID sign-in and audit logs (Azure Monitor export or Sentinel tables).";
+    CloudTrail => "cloudtrail", Json, "AWS CloudTrail records, one per value or in a Records array.";
+    Syslog => "syslog", Lines, "Syslog lines in RFC 3164 or RFC 5424 framing; sshd and PAM messages become authentication rows.";
+    ZeekTsv => "zeek-tsv", Lines, "Zeek logs as TSV with #fields headers.";
+    ZeekJson => "zeek-json", Json, "Zeek logs as JSON (one object per line, _path or @stream naming the log).";
+    Suricata => "suricata", Json, "Suricata EVE JSON (flow, alert, dns, http, tls, fileinfo, ...).";
+    VpcFlow => "vpcflow", Lines, "AWS VPC flow logs, version 2 default or custom field order by header.";
+    CicFlow => "cicflow", Lines, "CICFlowMeter / CIC-IDS2017 flow CSV with a header row.";
+    Osquery => "osquery", Json, "osquery result logs (differential, snapshot) and status logs.";
+    Mdm => "mdm", Json, "MDM device compliance records with Microsoft Graph managedDevice fields.";
+    Json => "json", Json, "Any other JSON: kept as base events with fields flattened into unmapped.";
+}
+
+impl Format {
+    /// Look a format up by name.
+    pub fn from_name(name: &str) -> Option<Format> {
+        Format::ALL.iter().copied().find(|f| f.name() == name)
+    }
+
+    /// A decoder for one input stream of this format.
+    pub fn decoder(self, cfg: &DecodeConfig) -> Box<dyn Decoder> {
+        match self {
+            Format::WindowsJson | Format::WindowsEvtxJson | Format::WindowsSentinel => {
+                formats::windows::decoder(self, cfg)
+            }
+            Format::Evtx => formats::windows::decoder(Format::WindowsEvtxJson, cfg),
+            Format::Okta => formats::okta::decoder(cfg),
+            Format::Entra => formats::entra::decoder(cfg),
+            Format::CloudTrail => formats::cloudtrail::decoder(cfg),
+            Format::Syslog => formats::syslog::decoder(cfg),
+            Format::ZeekTsv | Format::ZeekJson => formats::zeek::decoder(self, cfg),
+            Format::Suricata => formats::suricata::decoder(cfg),
+            Format::VpcFlow => formats::vpcflow::decoder(cfg),
+            Format::CicFlow => formats::cicflow::decoder(cfg),
+            Format::Osquery => formats::osquery::decoder(cfg),
+            Format::Mdm => formats::mdm::decoder(cfg),
+            Format::Json => formats::json::decoder(cfg),
+        }
+    }
+}
+
+/// Tell the format of an input from its first bytes (already decompressed).
+/// `None` when nothing fits; the caller then reports the input as unknown.
+pub fn sniff(head: &[u8]) -> Option<Format> {
+    if head.starts_with(b"ElfFile\0") {
+        return Some(Format::Evtx);
+    }
+    let text = String::from_utf8_lossy(&head[..head.len().min(64 * 1024)]);
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        return Some(first_json_value(trimmed).map_or(Format::Json, |v| classify_json(&v)));
+    }
+    let first = trimmed.lines().next().unwrap_or("");
+    if first.starts_with("#separator") || first.starts_with("#fields") {
+        return Some(Format::ZeekTsv);
+    }
+    if formats::vpcflow::looks_like(first) {
+        return Some(Format::VpcFlow);
+    }
+    if formats::cicflow::looks_like(first) {
+        return Some(Format::CicFlow);
+    }
+    if formats::syslog::looks_like(first) {
+        return Some(Format::Syslog);
+    }
+    None
+}
+
+/// The first JSON object in `text`, or the first element of a top-level
+/// array. Text cut off by the sniff window gives `None`.
+fn first_json_value(text: &str) -> Option<Value> {
+    let mut frames = crate::framing::JsonValues::new(text.as_bytes(), usize::MAX);
+    while let Ok(Some(f)) = frames.next_frame() {
+        if let crate::framing::Frame::Record { text, .. } = f {
+            return serde_json::from_str(&text).ok();
+        }
+    }
+    None
+}
+
+/// Which JSON format one value belongs to, by its keys.
+pub fn classify_json(v: &Value) -> Format {
+    let has = |k: &str| v.get(k).is_some();
+    if let Some(Value::Array(recs)) = v.get("Records") {
+        return recs.first().map_or(Format::CloudTrail, classify_json);
+    }
+    if let Some(Value::Array(vals)) = v.get("value") {
+        if let Some(first) = vals.first() {
+            return classify_json(first);
+        }
+    }
+    if v.pointer("/Event/System").is_some() {
+        return Format::WindowsEvtxJson;
+    }
+    if has("eventType") && has("published") {
+        return Format::Okta;
+    }
+    if has("eventVersion") && has("eventSource") {
+        return Format::CloudTrail;
+    }
+    if (has("TimeGenerated") || has("TimeCollected")) && (has("EventID") || has("EventId")) {
+        return Format::WindowsSentinel;
+    }
+    if has("EventID") && (has("Channel") || has("SourceName") || has("Hostname")) {
+        return Format::WindowsJson;
+    }
+    if formats::entra::looks_like(v) {
+        return Format::Entra;
+    }
+    if has("@stream") || has("_path") || (has("uid") && has("id.orig_h")) || has("id_orig_h") {
+        return Format::ZeekJson;
+    }
+    if has("event_type") && (has("src_ip") || has("flow_id") || has("timestamp")) {
+        return Format::Suricata;
+    }
+    if has("hostIdentifier") || (has("calendarTime") && (has("columns") || has("snapshot"))) {
+        return Format::Osquery;
+    }
+    if has("complianceState") || (has("deviceName") && has("operatingSystem")) {
+        return Format::Mdm;
+    }
+    Format::Json
+}

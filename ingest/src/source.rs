@@ -1,0 +1,144 @@
+//! Inputs: files, directories (recursively), stdin; plain or gzip.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Cursor, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{DateTime, Utc};
+use flate2::read::MultiGzDecoder;
+
+/// Bytes read from the sources so far (compressed bytes for gzip), for
+/// progress and throughput.
+pub type ByteCounter = Arc<AtomicU64>;
+
+/// How much of an input is read to tell its format.
+pub const SNIFF_BYTES: usize = 64 * 1024;
+
+/// One opened input.
+pub struct Input {
+    /// The path as given, or `-` for stdin; used in dead letters.
+    pub name: String,
+    /// The base name, used in stable event ids.
+    pub id: String,
+    /// The file's modification time (the clock for stdin): the reference
+    /// instant for year-less timestamps.
+    pub mtime: DateTime<Utc>,
+    /// The first bytes, decompressed, for sniffing.
+    pub head: Vec<u8>,
+    /// The whole decompressed stream, `head` included.
+    pub reader: Box<dyn BufRead + Send>,
+    /// Whether the bytes were gzip-compressed.
+    pub gzip: bool,
+    /// The path, when the input is a file.
+    pub path: Option<PathBuf>,
+}
+
+/// Expand the command-line paths: directories recursively in name order,
+/// `-` as stdin. Hidden files (starting with `.`) in directories are skipped.
+///
+/// # Errors
+///
+/// A path that does not exist or cannot be listed, naming it.
+pub fn expand(paths: &[PathBuf]) -> io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.as_os_str() == "-" {
+            out.push(p.clone());
+            continue;
+        }
+        let meta = std::fs::metadata(p)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", p.display())))?;
+        if meta.is_dir() {
+            walk(p, &mut out)?;
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> {
+    let rd = std::fs::read_dir(dir)
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
+    let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for p in entries {
+        let hidden = p
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+        if hidden {
+            continue;
+        }
+        if p.is_dir() {
+            walk(&p, out)?;
+        } else {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+struct Counting<R> {
+    inner: R,
+    n: ByteCounter,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let k = self.inner.read(buf)?;
+        self.n.fetch_add(k as u64, Ordering::Relaxed);
+        Ok(k)
+    }
+}
+
+/// Open a path (or `-`), undo gzip when the bytes start with its magic,
+/// and read the head for sniffing.
+///
+/// # Errors
+///
+/// The file cannot be opened, or its first bytes cannot be read (a gzip
+/// header that is broken).
+pub fn open(path: &Path, counter: &ByteCounter) -> io::Result<Input> {
+    let name = path.display().to_string();
+    let (raw, mtime, id): (Box<dyn Read + Send>, _, _) = if path.as_os_str() == "-" {
+        (Box::new(io::stdin()), Utc::now(), "stdin".to_string())
+    } else {
+        let f = File::open(path).map_err(|e| io::Error::new(e.kind(), format!("{name}: {e}")))?;
+        let mtime = f
+            .metadata()
+            .and_then(|m| m.modified())
+            .map(DateTime::<Utc>::from);
+        let id = path
+            .file_name()
+            .map_or(name.clone(), |n| n.to_string_lossy().into_owned());
+        (Box::new(f), mtime.unwrap_or_else(|_| Utc::now()), id)
+    };
+    let counted = Counting {
+        inner: raw,
+        n: counter.clone(),
+    };
+    let mut buffered = BufReader::with_capacity(256 * 1024, counted);
+    let gzip = buffered.fill_buf()?.starts_with(&[0x1f, 0x8b]);
+    let mut stream: Box<dyn Read + Send> = if gzip {
+        Box::new(MultiGzDecoder::new(buffered))
+    } else {
+        Box::new(buffered)
+    };
+    let mut head = Vec::with_capacity(SNIFF_BYTES);
+    (&mut stream)
+        .take(SNIFF_BYTES as u64)
+        .read_to_end(&mut head)?;
+    let reader = BufReader::with_capacity(256 * 1024, Cursor::new(head.clone()).chain(stream));
+    let path = (path.as_os_str() != "-").then(|| path.to_path_buf());
+    Ok(Input {
+        name,
+        id,
+        mtime,
+        head,
+        reader: Box::new(reader),
+        gzip,
+        path,
+    })
+}
