@@ -1,20 +1,426 @@
-//! Placeholder until the okta decoder lands: every record is a dead letter
-//! naming the missing decoder, so nothing is silently dropped.
+//! Okta System Log events (the objects `/api/v1/logs` returns, one per
+//! JSON value).
+//!
+//! Every event names its type in `eventType` and its time in `published`.
+//! Sign-in events become [`Class::Authentication`] rows; every other event
+//! (admin actions, lifecycle, policy and system events) becomes a
+//! [`Class::BaseEvent`] row, so nothing is dropped.
+//!
+//! | `eventType` | class | activity |
+//! | --- | --- | --- |
+//! | `user.session.start`, `policy.evaluate_sign_on` | authentication | 1 Logon |
+//! | `user.authentication.*` (sso, auth_via_mfa, verify, auth_via_IDP, ...) | authentication | 1 Logon |
+//! | `user.mfa.*` challenges (`okta_verify`, `okta_verify.deny_push`, `attempt_bypass`) | authentication | 1 Logon |
+//! | `user.session.end`, `user.authentication.slo` | authentication | 2 Logoff |
+//! | everything else, including `user.mfa.factor.*` | base event | none |
+//!
+//! `user.mfa.factor.*` (activate, deactivate, update, reset_all, suspend)
+//! changes a user's enrolled factors; nobody signs in, so it is an account
+//! change and stays a base event: counting it as a logon would skew
+//! sign-in baselines.
+//!
+//! Mapping decisions:
+//! - `time` is `published`; an event without it takes the ingest time
+//!   (Panther's test events have none), but a `published` that is present
+//!   and not a timestamp is an error.
+//! - Status comes from `outcome.result`: SUCCESS and ALLOW are success,
+//!   FAILURE and DENY failure, UNKNOWN unknown, anything else (CHALLENGE,
+//!   SKIPPED) other; `status` keeps the word as written and `status_detail`
+//!   is `outcome.reason`. Severity: DEBUG and INFO informational, WARN
+//!   medium, ERROR high.
+//! - On authentication rows the user is the actor: `alternateId` is
+//!   `user_name` (and `user_email_addr` when it is an address), `id` is
+//!   `user_uid`, `type` is `user_type`. On base events the actor is
+//!   `actor_user_name` and the first target of type `User` is `user_name`
+//!   (the account an admin action was done to).
+//! - `service_name` / `service_uid` are the first `AppInstance` target; its
+//!   `detailEntry.signOnModeType` gives `auth_protocol` (SAML, OIDC).
+//! - `is_mfa` is true where the event itself says a second factor was
+//!   used: `user.authentication.auth_via_mfa`, the `user.mfa.*` challenges,
+//!   and events whose `debugContext.debugData.factor` names a factor.
+//!   Otherwise it is null, never false: silence is not evidence.
+//! - Location: Okta writes country names ("United States"), not ISO 3166
+//!   codes, and vigil carries no name table, so the country column is set
+//!   only when Okta wrote a two-letter code; the name always stays in
+//!   `unmapped` as `client.geographicalContext.country`. City, latitude
+//!   and longitude are mapped.
+//! - `actor_session_uid` is `authenticationContext.externalSessionId`,
+//!   except Okta's placeholder `unknown`.
+//! - Every field is also flattened into `unmapped` under its Okta path
+//!   (`outcome.result`, `target.0.alternateId`), so Sigma rules written
+//!   against Okta names match. Keys are looked up ignoring ASCII case,
+//!   since Panther's test events write `eventtype` and `debugcontext`.
+//! - `debugContext.debugData` values that are Java map strings,
+//!   `{reasons=Anomalous Location, Anomalous Device, level=HIGH}`, are
+//!   also split into keys under the entry (`...risk.level` = `HIGH`,
+//!   `...risk.reasons` = `Anomalous Location, Anomalous Device`): a piece
+//!   without `=` continues the previous value (edge case BH-28). Values
+//!   that are JSON objects (`logOnlySecurityData`) are flattened the same
+//!   way. A string that is neither stays only as written.
 
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+use vigil_schemas::{Class, Field, Row};
+
+use super::entra::{at_ci, get_ci, str_at};
+use super::util::{as_text, flatten_into, parse_json, parse_time};
 use crate::decode::{DecodeConfig, DecodeError, Decoder, Record};
 use crate::emit::Emitter;
-#[expect(unused_imports, reason = "placeholder until the decoder lands")]
-use crate::format::Format;
 
-struct Pending;
+const PRODUCT: &str = "Okta";
+const LOG_NAME: &str = "System Log";
 
-/// A decoder for this format.
+struct Okta;
+
+/// A decoder for Okta System Log events.
 pub fn decoder(_cfg: &DecodeConfig) -> Box<dyn Decoder> {
-    Box::new(Pending)
+    Box::new(Okta)
 }
 
-impl Decoder for Pending {
-    fn decode(&mut self, _rec: &Record<'_>, _out: &mut Emitter) -> Result<(), DecodeError> {
-        Err(DecodeError::shape("the okta decoder is not built yet"))
+impl Decoder for Okta {
+    fn decode(&mut self, rec: &Record<'_>, out: &mut Emitter) -> Result<(), DecodeError> {
+        let v = parse_json(rec.text)?;
+        let Value::Object(m) = &v else {
+            return Err(DecodeError::shape(
+                "expected a JSON object (an Okta System Log event)",
+            ));
+        };
+        let ev = Event::read(&v, m)?;
+        match activity(ev.event_type) {
+            Some(act) => auth_row(rec, out, &ev, act),
+            None => base_row(rec, out, &ev),
+        }
+        Ok(())
+    }
+}
+
+/// The parts of an event every row needs, checked before any row is made.
+struct Event<'a> {
+    v: &'a Value,
+    m: &'a Map<String, Value>,
+    event_type: &'a str,
+    time: Option<(DateTime<Utc>, Value)>,
+}
+
+impl<'a> Event<'a> {
+    fn read(v: &'a Value, m: &'a Map<String, Value>) -> Result<Self, DecodeError> {
+        let event_type = match get_ci(m, "eventType") {
+            Some(Value::String(s)) if !s.trim().is_empty() => s.as_str(),
+            None | Some(Value::Null) => {
+                return Err(DecodeError::shape("okta event has no eventType"));
+            }
+            Some(other) => {
+                return Err(DecodeError::value(
+                    "eventType",
+                    format!("expected the event type as text, found {other}"),
+                ));
+            }
+        };
+        let time = match get_ci(m, "published") {
+            None | Some(Value::Null) => None,
+            Some(p) => match parse_time(p) {
+                Some(t) => Some((t, p.clone())),
+                None => {
+                    return Err(DecodeError::value(
+                        "published",
+                        format!("not a timestamp: {p}"),
+                    ));
+                }
+            },
+        };
+        Ok(Event {
+            v,
+            m,
+            event_type,
+            time,
+        })
+    }
+
+    fn str(&self, path: &[&str]) -> Option<&'a str> {
+        str_at(self.m, path)
+    }
+}
+
+/// The authentication activity of an event type, or `None` for events
+/// that are not sign-ins.
+fn activity(event_type: &str) -> Option<(i64, &'static str)> {
+    const LOGON: (i64, &str) = (1, "Logon");
+    const LOGOFF: (i64, &str) = (2, "Logoff");
+    match event_type {
+        "user.session.end" | "user.authentication.slo" => Some(LOGOFF),
+        "user.session.start" | "policy.evaluate_sign_on" => Some(LOGON),
+        t if t.starts_with("user.authentication.") => Some(LOGON),
+        t if t.starts_with("user.mfa.") && !t.starts_with("user.mfa.factor.") => Some(LOGON),
+        _ => None,
+    }
+}
+
+/// OCSF status id and the word as written, from `outcome.result`.
+fn status(result: &str) -> i64 {
+    match result.to_ascii_uppercase().as_str() {
+        "SUCCESS" | "ALLOW" => 1,
+        "FAILURE" | "DENY" => 2,
+        "UNKNOWN" => 0,
+        _ => 99,
+    }
+}
+
+/// OCSF severity id of Okta's `severity`.
+fn severity(s: &str) -> i64 {
+    match s.to_ascii_uppercase().as_str() {
+        "DEBUG" | "INFO" => 1,
+        "WARN" => 3,
+        "ERROR" => 4,
+        _ => 0,
+    }
+}
+
+/// Fields every Okta row carries, whatever its class.
+fn common(row: &mut Row<'_>, ev: &Event<'_>) {
+    if let Some((t, original)) = &ev.time {
+        row.time(Field::Time, *t);
+        row.opt_str(Field::MetadataOriginalTime, as_text(original).as_deref());
+    }
+    row.str(Field::MetadataProductName, PRODUCT);
+    row.str(Field::MetadataProductVendorName, PRODUCT);
+    row.str(Field::MetadataLogName, LOG_NAME);
+    row.opt_str(Field::MetadataUid, ev.str(&["uuid"]));
+    row.str(Field::MetadataEventCode, ev.event_type);
+    row.opt_str(Field::Message, ev.str(&["displayMessage"]));
+    if let Some(s) = ev.str(&["severity"]) {
+        row.int(Field::SeverityId, severity(s));
+        row.str(Field::Severity, s);
+    }
+    if let Some(r) = ev.str(&["outcome", "result"]) {
+        row.int(Field::StatusId, status(r));
+        row.str(Field::Status, r);
+    }
+    row.opt_str(Field::StatusDetail, ev.str(&["outcome", "reason"]));
+    if let Some(ip) = ev.str(&["client", "ipAddress"]) {
+        row.ip(Field::SrcEndpointIp, ip);
+    }
+}
+
+fn auth_row(rec: &Record<'_>, out: &mut Emitter, ev: &Event<'_>, act: (i64, &str)) {
+    let mut row = out.row(rec, Class::Authentication);
+    common(&mut row, ev);
+    row.int(Field::ActivityId, act.0);
+    row.str(Field::ActivityName, act.1);
+    user_from(&mut row, get_ci(ev.m, "actor"));
+    if let Some(s) = ev.str(&["authenticationContext", "externalSessionId"])
+        && !s.eq_ignore_ascii_case("unknown")
+    {
+        row.str(Field::ActorSessionUid, s);
+    }
+    if is_mfa(ev) {
+        row.bool(Field::IsMfa, true);
+    }
+    app_target(&mut row, ev);
+    row.opt_str(
+        Field::HttpRequestUserAgent,
+        ev.str(&["client", "userAgent", "rawUserAgent"]),
+    );
+    location(&mut row, at_ci(ev.m, &["client", "geographicalContext"]));
+    unmapped(&mut row, ev);
+}
+
+fn base_row(rec: &Record<'_>, out: &mut Emitter, ev: &Event<'_>) {
+    let mut row = out.row(rec, Class::BaseEvent);
+    common(&mut row, ev);
+    row.opt_str(Field::ActorUserName, ev.str(&["actor", "alternateId"]));
+    let user = targets(ev).find(|t| str_at(t, &["type"]) == Some("User"));
+    row.opt_str(
+        Field::UserName,
+        user.and_then(|t| str_at(t, &["alternateId"])),
+    );
+    unmapped(&mut row, ev);
+}
+
+/// The user fields from an actor or target object.
+fn user_from(row: &mut Row<'_>, who: Option<&Value>) {
+    let Some(Value::Object(who)) = who else {
+        return;
+    };
+    if let Some(alt) = str_at(who, &["alternateId"]) {
+        row.str(Field::UserName, alt);
+        if alt.contains('@') {
+            row.str(Field::UserEmailAddr, alt);
+        }
+    }
+    row.opt_str(Field::UserUid, str_at(who, &["id"]));
+    row.opt_str(Field::UserType, str_at(who, &["type"]));
+}
+
+/// The event's `target` objects.
+fn targets<'a>(ev: &Event<'a>) -> impl Iterator<Item = &'a Map<String, Value>> {
+    let list = match get_ci(ev.m, "target") {
+        Some(Value::Array(a)) => a.as_slice(),
+        _ => &[],
+    };
+    list.iter().filter_map(Value::as_object)
+}
+
+/// The application signed in to: the first `AppInstance` target.
+fn app_target(row: &mut Row<'_>, ev: &Event<'_>) {
+    let Some(app) = targets(ev).find(|t| str_at(t, &["type"]) == Some("AppInstance")) else {
+        return;
+    };
+    let name = str_at(app, &["displayName"]).or_else(|| str_at(app, &["alternateId"]));
+    row.opt_str(Field::ServiceName, name);
+    row.opt_str(Field::ServiceUid, str_at(app, &["id"]));
+    let (protocol, id) = match str_at(app, &["detailEntry", "signOnModeType"]) {
+        Some(m) if m.starts_with("SAML") => ("SAML", 5),
+        Some("OPENID_CONNECT") => ("OIDC", 4),
+        Some(other) => (other, 99),
+        None => return,
+    };
+    row.str(Field::AuthProtocol, protocol);
+    row.int(Field::AuthProtocolId, id);
+}
+
+/// Whether the event itself says a second factor was used.
+fn is_mfa(ev: &Event<'_>) -> bool {
+    ev.event_type == "user.authentication.auth_via_mfa"
+        || ev.event_type.starts_with("user.mfa.")
+        || ev.str(&["debugContext", "debugData", "factor"]).is_some()
+}
+
+/// City and coordinates from `client.geographicalContext`, and the
+/// country when Okta wrote an ISO 3166-1 alpha-2 code.
+fn location(row: &mut Row<'_>, geo: Option<&Value>) {
+    let Some(Value::Object(geo)) = geo else {
+        return;
+    };
+    row.opt_str(Field::SrcEndpointLocationCity, str_at(geo, &["city"]));
+    if let Some(c) = str_at(geo, &["country"])
+        && c.len() == 2
+        && c.bytes().all(|b| b.is_ascii_uppercase())
+    {
+        row.str(Field::SrcEndpointLocationCountry, c);
+    }
+    let coord = |k: &str| at_ci(geo, &["geolocation", k]).and_then(Value::as_f64);
+    if let Some(lat) = coord("lat") {
+        row.float(Field::SrcEndpointLocationLat, lat);
+    }
+    if let Some(lon) = coord("lon") {
+        row.float(Field::SrcEndpointLocationLong, lon);
+    }
+}
+
+/// Every field under its Okta path, then the parsed `debugData` maps.
+fn unmapped(row: &mut Row<'_>, ev: &Event<'_>) {
+    flatten_into(row, ev.v, &[]);
+    debug_data(row, ev.m);
+}
+
+/// Split the map strings in `debugContext.debugData` into keys (BH-28).
+fn debug_data(row: &mut Row<'_>, m: &Map<String, Value>) {
+    let Some((ctx_key, Value::Object(ctx))) = entry_ci(m, "debugContext") else {
+        return;
+    };
+    let Some((data_key, Value::Object(data))) = entry_ci(ctx, "debugData") else {
+        return;
+    };
+    for (k, v) in data {
+        let Value::String(s) = v else { continue };
+        let t = s.trim();
+        if !(t.starts_with('{') && t.ends_with('}')) {
+            continue;
+        }
+        let prefix = format!("{ctx_key}.{data_key}.{k}");
+        if let Ok(json @ Value::Object(_)) = serde_json::from_str::<Value>(t) {
+            let mut wrap = Map::with_capacity(1);
+            wrap.insert(prefix, json);
+            flatten_into(row, &Value::Object(wrap), &[]);
+        } else if let Some(pairs) = java_map(t) {
+            for (key, value) in pairs {
+                row.unmapped(&format!("{prefix}.{key}"), &value);
+            }
+        }
+    }
+}
+
+/// A key and its value, the key matched ignoring ASCII case.
+fn entry_ci<'a>(m: &'a Map<String, Value>, key: &str) -> Option<(&'a str, &'a Value)> {
+    m.get_key_value(key)
+        .or_else(|| m.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)))
+        .map(|(k, v)| (k.as_str(), v))
+}
+
+/// Parse a Java `Map.toString()` string, `{a=1, b=x, y, c=2}`, into its
+/// pairs. A piece without `=` belongs to the previous value, so values may
+/// hold `, `. `None` when the text is not such a map (no key first, an
+/// empty key); the caller then keeps it only as written.
+fn java_map(text: &str) -> Option<Vec<(&str, String)>> {
+    let inner = text.strip_prefix('{')?.strip_suffix('}')?.trim();
+    if inner.is_empty() {
+        return None;
+    }
+    let mut pairs: Vec<(&str, String)> = Vec::new();
+    for piece in inner.split(", ") {
+        match piece.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => pairs.push((k.trim(), v.to_string())),
+            _ => {
+                let (_, last) = pairs.last_mut()?;
+                last.push_str(", ");
+                last.push_str(piece);
+            }
+        }
+    }
+    Some(pairs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn java_map_keeps_commas_inside_values() {
+        let pairs = java_map("{reasons=Anomalous Location, Anomalous Device, level=HIGH}");
+        let want = vec![
+            (
+                "reasons",
+                "Anomalous Location, Anomalous Device".to_string(),
+            ),
+            ("level", "HIGH".to_string()),
+        ];
+        assert_eq!(pairs, Some(want));
+    }
+
+    #[test]
+    fn java_map_rejects_text_that_is_not_a_map() {
+        assert_eq!(java_map("{no pairs here}"), None);
+        assert_eq!(java_map("{}"), None);
+        assert_eq!(java_map("{=x}"), None);
+        assert_eq!(java_map("reasons=a"), None);
+    }
+
+    #[test]
+    fn activities_by_event_type() {
+        assert_eq!(activity("user.session.start"), Some((1, "Logon")));
+        assert_eq!(activity("user.authentication.sso"), Some((1, "Logon")));
+        assert_eq!(
+            activity("user.mfa.okta_verify.deny_push"),
+            Some((1, "Logon"))
+        );
+        assert_eq!(activity("user.session.end"), Some((2, "Logoff")));
+        assert_eq!(activity("user.mfa.factor.deactivate"), None);
+        assert_eq!(activity("user.account.privilege.grant"), None);
+    }
+
+    #[test]
+    fn outcome_words_to_status_ids() {
+        let ids: Vec<i64> = [
+            "SUCCESS",
+            "ALLOW",
+            "FAILURE",
+            "DENY",
+            "UNKNOWN",
+            "CHALLENGE",
+        ]
+        .into_iter()
+        .map(status)
+        .collect();
+        assert_eq!(ids, [1, 1, 2, 2, 0, 99]);
     }
 }
