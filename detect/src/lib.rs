@@ -1,1 +1,185 @@
-//! placeholder
+//! vigil detection: the detector stage of the pipeline.
+//!
+//! Every class batch passes through a [`Detector`] after enrichment and
+//! before the lake. A detector reads the batch and returns rows of other
+//! classes it derives from it: `detection_finding` rows for rule matches,
+//! `entity_risk` rows for risk changes. The input batch itself always goes
+//! on to the lake unchanged; a detector cannot drop events.
+//!
+//! [`Detectors`] runs several in order. With none configured the stage is
+//! empty and costs nothing. The Sigma engine, correlation, baselines and the
+//! risk engine are detectors that plug in here (issues #3 and #4).
+
+use arrow_array::RecordBatch;
+use vigil_schemas::Class;
+
+/// Why a detector failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DetectError {
+    /// The detector's configuration or content is wrong (a rule that
+    /// cannot load): the user must act.
+    #[error("detect: {0}")]
+    Config(String),
+    /// A fault inside a detector while evaluating a batch.
+    #[error("detect: internal: {0}")]
+    Internal(String),
+}
+
+/// Reads class batches and derives findings and risk.
+///
+/// # Contract
+///
+/// - `detect` is called once per batch, in the order batches arrive for
+///   one input stream; it may keep state between calls (windows, baselines)
+///   and must bound that state.
+/// - The batch may have zero rows. The detector must not assume any column
+///   beyond those of `class`'s schema.
+/// - Returned batches are of [`Class::DetectionFinding`] or
+///   [`Class::EntityRisk`]; they go to the lake and to outputs like any
+///   other batch. Returning an empty vector is the common case.
+/// - `finish` is called once at the end of a run, to flush windows that are
+///   still open.
+pub trait Detector: Send {
+    /// A short name for logs and metrics.
+    fn name(&self) -> &str;
+
+    /// Evaluate one batch.
+    ///
+    /// # Errors
+    ///
+    /// [`DetectError`] on an internal fault; the pipeline reports it and
+    /// goes on without this batch's detections.
+    fn detect(
+        &mut self,
+        class: Class,
+        batch: &RecordBatch,
+    ) -> Result<Vec<(Class, RecordBatch)>, DetectError>;
+
+    /// Flush what is left at the end of input.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Detector::detect`].
+    fn finish(&mut self) -> Result<Vec<(Class, RecordBatch)>, DetectError> {
+        Ok(Vec::new())
+    }
+}
+
+/// Detectors run in order over each batch.
+#[derive(Default)]
+pub struct Detectors {
+    list: Vec<Box<dyn Detector>>,
+}
+
+impl Detectors {
+    /// No detectors: the stage passes batches through.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Add a detector at the end.
+    pub fn push(&mut self, d: Box<dyn Detector>) {
+        self.list.push(d);
+    }
+
+    /// How many detectors run.
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// Whether the stage is empty.
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// Run every detector over `batch`. A failing detector is reported in
+    /// the second vector, by name, and the others still run.
+    pub fn detect(&mut self, class: Class, batch: &RecordBatch) -> DetectOutcome {
+        let mut out = DetectOutcome::default();
+        for d in &mut self.list {
+            match d.detect(class, batch) {
+                Ok(found) => out.batches.extend(found),
+                Err(e) => out.errors.push(format!("{}: {e}", d.name())),
+            }
+        }
+        out
+    }
+
+    /// Flush every detector at the end of a run.
+    pub fn finish(&mut self) -> DetectOutcome {
+        let mut out = DetectOutcome::default();
+        for d in &mut self.list {
+            match d.finish() {
+                Ok(found) => out.batches.extend(found),
+                Err(e) => out.errors.push(format!("{}: {e}", d.name())),
+            }
+        }
+        out
+    }
+}
+
+/// What the detector stage produced for one batch.
+#[derive(Default)]
+pub struct DetectOutcome {
+    /// Derived batches (findings, risk).
+    pub batches: Vec<(Class, RecordBatch)>,
+    /// Detector failures, as `name: error`.
+    pub errors: Vec<String>,
+}
+
+/// Build the detectors for a rule directory.
+///
+/// # Errors
+///
+/// Always, in this build: the Sigma engine is the subject of issue #3 and
+/// is not part of it yet, so `--rules` is refused rather than ignored.
+pub fn from_rules_dir(dir: &std::path::Path) -> Result<Detectors, DetectError> {
+    Err(DetectError::Config(format!(
+        "cannot load rules from {}: this build has no Sigma engine yet (issue #3)",
+        dir.display()
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::RecordBatch;
+
+    struct CountRows(usize);
+
+    impl Detector for CountRows {
+        fn name(&self) -> &str {
+            "count"
+        }
+
+        fn detect(
+            &mut self,
+            _class: Class,
+            batch: &RecordBatch,
+        ) -> Result<Vec<(Class, RecordBatch)>, DetectError> {
+            self.0 += batch.num_rows();
+            if self.0 > 3 {
+                return Err(DetectError::Internal("too many".into()));
+            }
+            Ok(vec![(
+                Class::DetectionFinding,
+                RecordBatch::new_empty(Class::DetectionFinding.schema()),
+            )])
+        }
+    }
+
+    #[test]
+    fn a_failing_detector_is_reported_and_the_rest_run() {
+        let mut ds = Detectors::new();
+        ds.push(Box::new(CountRows(0)));
+        ds.push(Box::new(CountRows(10)));
+        let b = vigil_schemas::BatchBuilder::new(Class::Authentication).finish();
+        let out = ds.detect(Class::Authentication, &b);
+        assert_eq!(out.batches.len(), 1);
+        assert_eq!(
+            out.errors,
+            vec!["count: detect: internal: too many".to_string()]
+        );
+    }
+}

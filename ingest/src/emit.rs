@@ -63,7 +63,7 @@ pub struct Emitter {
     source: Arc<str>,
     ingest_us: i64,
     now_us: i64,
-    max_time_us: i64,
+    max_time_us: Vec<i64>,
     row_in_record: u64,
     last_offset: u64,
     stats: FormatStats,
@@ -80,7 +80,7 @@ impl Emitter {
             source: source.into(),
             ingest_us,
             now_us: ingest_us,
-            max_time_us: i64::MIN,
+            max_time_us: vec![i64::MIN; Class::ALL.len()],
             row_in_record: 0,
             last_offset: u64::MAX,
             stats: FormatStats::default(),
@@ -135,7 +135,7 @@ impl Emitter {
         let ready = std::mem::take(&mut self.ready);
         ready
             .into_iter()
-            .map(|(c, b)| (c, self.check_times(b)))
+            .map(|(c, b)| (c, self.check_times(c, b)))
             .collect()
     }
 
@@ -161,7 +161,7 @@ impl Emitter {
     /// Fill missing times with the ingest time, clamp future times to the
     /// clock, and count late rows against the watermark (newest event time
     /// seen minus the allowed lateness). Late rows are kept.
-    fn check_times(&mut self, batch: RecordBatch) -> RecordBatch {
+    fn check_times(&mut self, class: Class, batch: RecordBatch) -> RecordBatch {
         let schema = batch.schema();
         let Ok(ti) = schema.index_of("time") else {
             return batch;
@@ -186,10 +186,11 @@ impl Emitter {
                 }
                 Some(t) => t,
             };
-            if self.max_time_us != i64::MIN && t < self.max_time_us - ALLOWED_LATENESS_US {
+            let max = &mut self.max_time_us[class.index()];
+            if *max != i64::MIN && t < *max - ALLOWED_LATENESS_US {
                 self.stats.late += 1;
             }
-            self.max_time_us = self.max_time_us.max(t);
+            *max = (*max).max(t);
             out.push(t);
         }
         if !changed {

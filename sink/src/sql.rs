@@ -1,0 +1,140 @@
+//! SQL over the lake with DataFusion: one table per class, named after it.
+//!
+//! Each class directory is a listing table with the hive partition columns
+//! `date` (`YYYY-MM-DD`) and `hour` (`HH`) as text, so a filter on them
+//! skips whole directories. A class with no data yet is still a table, an
+//! empty one, so a query never fails for want of a directory.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::{DataType, Field, Schema};
+use datafusion::datasource::MemTable;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::ListingOptions;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use vigil_schemas::Class;
+
+use crate::SinkError;
+
+/// Output formats of query results.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResultFormat {
+    /// An aligned text table.
+    Table,
+    /// CSV with a header row.
+    Csv,
+    /// One JSON object per row (NDJSON).
+    Json,
+}
+
+fn partition_cols() -> Vec<(String, DataType)> {
+    vec![
+        ("date".to_string(), DataType::Utf8),
+        ("hour".to_string(), DataType::Utf8),
+    ]
+}
+
+/// The schema a lake table shows in SQL: the class columns, then `date`
+/// and `hour`.
+pub fn table_schema(class: Class) -> Arc<Schema> {
+    let mut fields: Vec<Field> = class
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    fields.push(Field::new("date", DataType::Utf8, false));
+    fields.push(Field::new("hour", DataType::Utf8, false));
+    Arc::new(Schema::new(fields))
+}
+
+/// A session with every class of the lake at `root` registered.
+///
+/// # Errors
+///
+/// `root` does not exist, or DataFusion cannot register a table.
+pub async fn lake_context(root: &Path) -> Result<SessionContext, SinkError> {
+    if !root.is_dir() {
+        return Err(SinkError::Config(format!(
+            "lake {} is not a directory",
+            root.display()
+        )));
+    }
+    let config = SessionConfig::new().with_information_schema(true);
+    let ctx = SessionContext::new_with_config(config);
+    for class in Class::ALL {
+        let dir = root.join(class.name());
+        if dir.is_dir() {
+            let url = format!(
+                "{}/",
+                dir.canonicalize()
+                    .map_err(|e| SinkError::io(&dir, e))?
+                    .display()
+            );
+            let opts = ListingOptions::new(Arc::new(ParquetFormat::default()))
+                .with_file_extension(".parquet")
+                .with_table_partition_cols(partition_cols());
+            ctx.register_listing_table(class.name(), &url, opts, Some(class.schema()), None)
+                .await
+                .map_err(SinkError::query)?;
+        } else {
+            let empty =
+                MemTable::try_new(table_schema(class), vec![vec![]]).map_err(SinkError::query)?;
+            ctx.register_table(class.name(), Arc::new(empty))
+                .map_err(SinkError::query)?;
+        }
+    }
+    Ok(ctx)
+}
+
+/// Run one query and collect its result.
+///
+/// # Errors
+///
+/// The SQL does not parse or plan, or execution fails; the message is
+/// DataFusion's.
+pub async fn query(ctx: &SessionContext, sql: &str) -> Result<Vec<RecordBatch>, SinkError> {
+    let df = ctx.sql(sql).await.map_err(SinkError::query)?;
+    df.collect().await.map_err(SinkError::query)
+}
+
+/// Render batches in `format`.
+///
+/// # Errors
+///
+/// A value cannot be rendered.
+pub fn render(batches: &[RecordBatch], format: ResultFormat) -> Result<String, SinkError> {
+    match format {
+        ResultFormat::Table => arrow::util::pretty::pretty_format_batches(batches)
+            .map(|t| format!("{t}\n"))
+            .map_err(SinkError::arrow),
+        ResultFormat::Csv => {
+            let mut out = Vec::new();
+            {
+                let mut w = arrow::csv::WriterBuilder::new()
+                    .with_header(true)
+                    .build(&mut out);
+                for b in batches {
+                    w.write(b).map_err(SinkError::arrow)?;
+                }
+            }
+            if batches.is_empty() {
+                return Ok(String::new());
+            }
+            String::from_utf8(out).map_err(|e| SinkError::Config(e.to_string()))
+        }
+        ResultFormat::Json => {
+            let mut out = Vec::new();
+            {
+                let mut w = arrow::json::LineDelimitedWriter::new(&mut out);
+                for b in batches {
+                    w.write(b).map_err(SinkError::arrow)?;
+                }
+                w.finish().map_err(SinkError::arrow)?;
+            }
+            String::from_utf8(out).map_err(|e| SinkError::Config(e.to_string()))
+        }
+    }
+}
