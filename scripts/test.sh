@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Run every vigil check on a fresh machine: installs what the tests need,
+# then formatting, lints, docs and the whole test suite.
+#
+# Needs ../shared/data beside the checkout (tests read the public sample
+# data in place and fail, never skip, when it is missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "toolchain"
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "cargo is not installed: install Rust (https://rustup.rs) and run again" >&2
+    exit 1
+fi
+cargo --version
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+
+step "shared sample data"
+if [ ! -f ../shared/data/SOURCES.md ]; then
+    echo "../shared/data is missing: the tests read the public sample data there" >&2
+    exit 1
+fi
+
+step "format"
+cargo fmt --all -- --check
+
+step "lint"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "docs"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked -q
+
+step "tests"
+cargo test --workspace --locked --no-fail-fast 2>&1 | tee target/test-output.txt
+status=${PIPESTATUS[0]}
+
+# One closing line over every test binary, so CI sees the whole count.
+passed=$(grep -Eo '[0-9]+ passed' target/test-output.txt | awk '{s+=$1} END {print s+0}')
+failed=$(grep -Eo '[0-9]+ failed' target/test-output.txt | awk '{s+=$1} END {print s+0}')
+echo
+echo "${passed} passed, ${failed} failed"
+exit "$status"
