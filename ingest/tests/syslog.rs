@@ -461,14 +461,15 @@ fn fail2ban_labelled(text: &str) -> Vec<Labelled> {
     for (i, l) in text.lines().enumerate() {
         if let Some(json) = l.strip_prefix("# failJSON:") {
             pending = Some(serde_json::from_str(json).expect("failJSON label is JSON"));
-        } else if !l.starts_with('#') && !l.trim().is_empty() {
-            if let Some(label) = pending.take() {
-                out.push(Labelled {
-                    line_no: i as u64 + 1,
-                    text: l.to_string(),
-                    label,
-                });
-            }
+        } else if !l.starts_with('#')
+            && !l.trim().is_empty()
+            && let Some(label) = pending.take()
+        {
+            out.push(Labelled {
+                line_no: i as u64 + 1,
+                text: l.to_string(),
+                label,
+            });
         }
     }
     out
@@ -748,7 +749,12 @@ fn bh01_year_at_the_boundary_through_the_decoder() {
 
 #[test]
 fn bh03_structured_data_escapes() {
-    let line = r#"<165>1 2003-10-11T22:14:15.003Z host-a evntslog - ID47 [exampleSDID@32473 iut="3" path="C:\\Temp\\x" note="say \"hi\" \] ok" url="http:\/\/example.com"][examplePriority@32473 class="high"] An application event"#;
+    // The line of edge-cases.md, byte for byte.
+    let line = concat!(
+        r#"<165>1 2003-10-11T22:14:15.003Z host-a evntslog - ID47 [exampleSDID@32473 iut="3" "#,
+        r#"path="C:\\Temp\\x" note="say \"hi\" \] ok" url="http:\/\/example.com"]"#,
+        r#"[examplePriority@32473 class="high"] An application event"#
+    );
     let r = Run::new(&cfg(Tz::UTC, "2024-01-01T00:00:00Z")).one(line);
     assert_eq!(r.time(), Some(at("2003-10-11T22:14:15.003Z")));
     assert_eq!(r.get("metadata_time_quality"), None);
@@ -782,7 +788,10 @@ fn bh03_structured_data_escapes() {
 #[test]
 fn bh04_the_source_is_the_last_from_ip_port() {
     let mut run = Run::new(&cfg(Tz::UTC, "2024-06-01T00:00:00Z"));
-    let a = run.one("Mar  3 10:00:01 host-a sshd[2001]: Invalid user x x 198.51.100.7 from 203.0.113.9 port 50022");
+    let a = run.one(
+        "Mar  3 10:00:01 host-a sshd[2001]: Invalid user x x 198.51.100.7 from 203.0.113.9 \
+         port 50022",
+    );
     let b = run.one(
         "Mar  3 10:00:02 host-a sshd[2001]: Failed password for invalid user root from \
          198.51.100.7 port 22 ssh2 from 203.0.113.9 port 50022 ssh2",
@@ -825,13 +834,15 @@ fn bh06_local_times_in_a_dst_change() {
     let mut run = Run::new(&cfg(ny, "2024-12-01T00:00:00Z"));
     let cases = [
         (
-            "<38>Nov  3 01:30:00 host-a sshd[100]: Accepted publickey for alice from 192.0.2.5 port 50000 ssh2",
+            "<38>Nov  3 01:30:00 host-a sshd[100]: Accepted publickey for alice from 192.0.2.5 \
+             port 50000 ssh2",
             "2024-11-03T06:30:00Z",
             "year_inferred,ambiguous_local",
             "Nov  3 01:30:00",
         ),
         (
-            "<38>Mar 10 02:30:00 host-a sshd[101]: Accepted publickey for alice from 192.0.2.5 port 50001 ssh2",
+            "<38>Mar 10 02:30:00 host-a sshd[101]: Accepted publickey for alice from 192.0.2.5 \
+             port 50001 ssh2",
             "2024-03-10T07:30:00Z",
             "year_inferred,nonexistent_local",
             "Mar 10 02:30:00",

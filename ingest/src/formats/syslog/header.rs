@@ -705,7 +705,12 @@ mod tests {
 
     #[test]
     fn rfc5424_structured_data_escapes_bh03() {
-        let line = r#"<165>1 2003-10-11T22:14:15.003Z host-a evntslog - ID47 [exampleSDID@32473 iut="3" path="C:\\Temp\\x" note="say \"hi\" \] ok" url="http:\/\/example.com"][examplePriority@32473 class="high"] An application event"#;
+        let line = concat!(
+            r#"<165>1 2003-10-11T22:14:15.003Z host-a evntslog - ID47 [exampleSDID@32473 "#,
+            r#"iut="3" path="C:\\Temp\\x" note="say \"hi\" \] ok" "#,
+            r#"url="http:\/\/example.com"][examplePriority@32473 class="high"] "#,
+            "An application event"
+        );
         let h = ok(line);
         assert_eq!(
             (h.host, h.app, h.pid, h.msgid),
