@@ -594,3 +594,156 @@ fn zeek_json_broken_records_are_dead_letters() {
     );
     assert_eq!(d.rows.len(), 1);
 }
+
+// ---------------------------------------------------------------- Suricata
+
+const EVE_FILEINFO: &str = "network/suricata_eve/suricata-verify_output-eve-fileinfo_eve.json";
+const EVE_TENZIR: &str = "network/suricata_eve/tenzir_eve.excerpt.json";
+
+#[test]
+fn suricata_verify_fileinfo_is_a_base_event() {
+    let d = decode_file(EVE_FILEINFO);
+    assert_eq!(d.format, Some(Format::Suricata));
+    d.no_dead_letters("fileinfo");
+    assert_eq!(d.per_log(), counts(&[(BE, "fileinfo", 1)]));
+    let r = &d.rows[0];
+    assert_eq!(r.col("time"), Some("2016-06-08T20:01:52.875791Z"));
+    assert_eq!(
+        r.col("metadata_original_time"),
+        Some("2016-06-08T20:01:52.875791+0000")
+    );
+    assert_eq!(r.col("metadata_product_name"), Some("Suricata"));
+    assert_eq!(r.col("src_endpoint_ip"), Some("188.40.238.250"));
+    assert_eq!(r.un("fileinfo.filename"), Some("eicar.com"));
+    assert_eq!(r.un("http.hostname"), Some("www.eicar.org"));
+    assert_eq!(r.un("dest_port"), Some("59908"));
+}
+
+#[test]
+fn suricata_tenzir_excerpt_rows_per_event_type() {
+    let d = decode_file(EVE_TENZIR);
+    assert_eq!(d.format, Some(Format::Suricata));
+    d.no_dead_letters("tenzir excerpt");
+    // SOURCES.md: alert, dns, fileinfo, flow, http, netflow, quic; one each
+    // (the quic line is the spaced one).
+    let want = counts(&[
+        (BE, "fileinfo", 1),
+        (NA, "alert", 1),
+        (NA, "dns", 1),
+        (NA, "flow", 1),
+        (NA, "http", 1),
+        (NA, "netflow", 1),
+        (NA, "quic", 1),
+    ]);
+    assert_eq!(d.per_log(), want);
+}
+
+#[test]
+fn suricata_alert_by_hand() {
+    let d = decode_file(EVE_TENZIR);
+    let r = d.find("metadata_log_name", "alert");
+    let want = [
+        ("time", "2011-08-12T12:52:57.716360Z"),
+        ("metadata_original_time", "2011-08-12T14:52:57.716360+0200"),
+        ("connection_info_uid", "1031464864740687"),
+        ("src_endpoint_ip", "147.32.84.165"),
+        ("src_endpoint_port", "1181"),
+        ("dst_endpoint_ip", "78.40.125.4"),
+        ("dst_endpoint_port", "6667"),
+        ("connection_info_protocol_name", "tcp"),
+        ("connection_info_protocol_num", "6"),
+        ("severity_id", "3"),
+        ("severity", "Medium"),
+        ("action", "Allowed"),
+        ("action_id", "1"),
+        ("metadata_event_code", "2017318"),
+        (
+            "message",
+            "ET CURRENT_EVENTS SUSPICIOUS IRC - PRIVMSG *.(exe|tar|tgz|zip)  download command",
+        ),
+        ("traffic_bytes_out", "2302"),
+        ("traffic_bytes_in", "4520"),
+        ("traffic_bytes", "6822"),
+        ("traffic_packets_out", "27"),
+        ("traffic_packets_in", "35"),
+        ("traffic_packets", "62"),
+        ("start_time", "2011-08-12T12:47:24.357711Z"),
+        ("activity_id", "6"),
+    ];
+    for (k, v) in want {
+        assert_eq!(r.col(k), Some(v), "{k}");
+    }
+    assert_eq!(r.un("alert.signature_id"), Some("2017318"));
+    assert_eq!(r.un("alert.category"), Some("Potentially Bad Traffic"));
+    assert_eq!(
+        r.un("alert.signature")
+            .map(|s| s.starts_with("ET CURRENT_EVENTS")),
+        Some(true)
+    );
+    assert_eq!(
+        r.un("payload_printable"),
+        Some("PRIVMSG #zarasa48 : smss.exe (368)\r\n")
+    );
+}
+
+#[test]
+fn suricata_flow_dns_http_quic_by_hand() {
+    let d = decode_file(EVE_TENZIR);
+    let dns = d.find("metadata_log_name", "dns");
+    assert_eq!(dns.col("query_hostname"), Some("irc.freenode.net"));
+    assert_eq!(dns.col("query_type"), Some("A"));
+    assert_eq!(dns.col("connection_info_protocol_name"), Some("udp"));
+    assert_eq!(dns.un("dns.id"), Some("553"));
+
+    let flow = d.find("metadata_log_name", "flow");
+    assert_eq!(
+        flow.col("app_name"),
+        None,
+        "app_proto `failed` is no application"
+    );
+    assert_eq!(flow.un("app_proto"), Some("failed"));
+    assert_eq!(flow.col("traffic_bytes_out"), Some("486"));
+    assert_eq!(flow.col("traffic_bytes_in"), Some("0"));
+    assert_eq!(flow.col("start_time"), Some("2011-08-12T12:53:47.928539Z"));
+    assert_eq!(flow.col("end_time"), Some("2011-08-12T12:53:47.928552Z"));
+    assert_eq!(flow.col("duration"), Some("0"), "13 microseconds");
+
+    let netflow = d.find("metadata_log_name", "netflow");
+    assert_eq!(netflow.col("traffic_bytes"), Some("486"));
+    assert_eq!(netflow.col("traffic_packets_out"), Some("2"));
+
+    let http = d.find("metadata_log_name", "http");
+    assert_eq!(
+        http.col("http_request_url_hostname"),
+        Some("cr-tools.clients.google.com")
+    );
+    assert_eq!(http.col("http_request_http_method"), Some("GET"));
+    assert_eq!(
+        http.col("http_request_user_agent"),
+        Some("Google Update/1.3.21.65;winhttp")
+    );
+
+    let quic = d.find("metadata_log_name", "quic");
+    assert_eq!(quic.col("time"), Some("2018-03-02T15:20:26.274662Z"));
+    assert_eq!(quic.col("tls_sni"), Some("stats.g.doubleclick.net"));
+    assert_eq!(quic.un("quic.version"), Some("Q039"));
+}
+
+#[test]
+fn suricata_broken_records_are_dead_letters() {
+    let text = r#"{"timestamp":"2011-08-12T14:52:57.716360+0200","src_ip":"192.0.2.1"}
+{"timestamp":"noon","event_type":"flow"}
+{"timestamp":"2011-08-12T14:52:57+0200","event_type":"stats","stats":{"uptime":5}}
+"#;
+    let d = decode_text(text, Some(Format::Suricata));
+    let reasons: Vec<&str> = d.dead.iter().map(|x| x.reason.as_str()).collect();
+    assert_eq!(
+        reasons,
+        vec![
+            "shape: suricata eve record has no event_type",
+            "value of timestamp: \"noon\" is not an EVE timestamp",
+        ]
+    );
+    assert_eq!(d.per_log(), counts(&[(BE, "stats", 1)]));
+    assert_eq!(d.rows[0].un("stats.uptime"), Some("5"));
+}
