@@ -9,15 +9,16 @@
 //! broken element makes the whole value a dead letter naming its index
 //! (`Records[3]: ...`).
 //!
-//! | `eventName` | class | activity |
-//! | --- | --- | --- |
-//! | `ConsoleLogin`, `SwitchRole` | authentication | 1 Logon |
-//! | `AssumeRole*`, `AssumeRoot`, `GetSessionToken`, `GetFederationToken` | authentication | 3 Authentication Ticket |
-//! | everything else | base event | none |
+//! | `eventName` | class, activity |
+//! | --- | --- |
+//! | `ConsoleLogin`, `SwitchRole` | authentication, 1 Logon |
+//! | STS credential calls (see below) | authentication, 3 Authentication Ticket |
+//! | everything else | base event |
 //!
-//! The STS calls issue temporary credentials rather than open a session,
-//! which is what OCSF's "authentication ticket" activity describes (as a
-//! Kerberos TGT does).
+//! The STS calls, `AssumeRole*`, `AssumeRoot`, `GetSessionToken` and
+//! `GetFederationToken`, issue temporary credentials rather than open a
+//! session, which is what OCSF's "authentication ticket" activity
+//! describes (as a Kerberos TGT does).
 //!
 //! Mapping decisions:
 //! - `time` is `eventTime`, else `@timestamp` (Logstash-shipped records
@@ -156,12 +157,15 @@ fn activity(name: &str) -> Option<(i64, &'static str)> {
     }
 }
 
+/// An event time and the text it was read from.
+type Stamp<'a> = (DateTime<Utc>, Cow<'a, str>);
+
 /// One CloudTrail event, checked.
 struct Trail<'a> {
     v: &'a Value,
     m: &'a Map<String, Value>,
     name: &'a str,
-    time: Option<(DateTime<Utc>, Cow<'a, str>)>,
+    time: Option<Stamp<'a>>,
 }
 
 impl<'a> Trail<'a> {
@@ -188,9 +192,7 @@ impl<'a> Trail<'a> {
     }
 
     /// `eventTime`, else `@timestamp`; present but unreadable is an error.
-    fn time(
-        m: &'a Map<String, Value>,
-    ) -> Result<Option<(DateTime<Utc>, Cow<'a, str>)>, DecodeError> {
+    fn time(m: &'a Map<String, Value>) -> Result<Option<Stamp<'a>>, DecodeError> {
         let found = ["eventTime", "@timestamp"]
             .into_iter()
             .find_map(|k| Some((k, m.get(k).filter(|x| !x.is_null())?)));

@@ -4,21 +4,26 @@
 //! of them by looking each field up first in `properties`, then at the top
 //! level, ignoring ASCII case:
 //!
-//! | shape | where from | looks like |
-//! | --- | --- | --- |
-//! | Azure Monitor export | diagnostic settings (storage, Event Hub) | `time`, `category`, `operationName`, `resultType`, `callerIpAddress`, `properties{...}` |
-//! | Log Analytics / Sentinel rows | `SigninLogs`, `AAD*SignInLogs`, `AuditLogs` tables | PascalCase columns (`CreatedDateTime`, `IPAddress`, `InitiatedBy`), dynamic columns often as JSON text |
-//! | Microsoft Graph | `/auditLogs/signIns`, `/auditLogs/directoryAudits` | the `properties` fields at the top level |
+//! - Azure Monitor export (diagnostic settings to storage or Event Hub):
+//!   `time`, `category`, `operationName`, `resultType`, `callerIpAddress`,
+//!   and the event itself in `properties`.
+//! - Log Analytics / Sentinel rows (`SigninLogs`, `AAD*SignInLogs`,
+//!   `AuditLogs`): PascalCase columns (`CreatedDateTime`, `IPAddress`,
+//!   `InitiatedBy`), dynamic columns often written as JSON text.
+//! - Microsoft Graph (`/auditLogs/signIns`, `/auditLogs/directoryAudits`):
+//!   the `properties` fields at the top level.
 //!
 //! A `{"records": [...]}` (Event Hub) or `{"value": [...]}` (Graph page)
 //! wrapper is one record holding many events: each element becomes its own
 //! row, with its own bytes as `raw_data`.
 //!
-//! | record | class | activity |
-//! | --- | --- | --- |
-//! | sign-in: category or table `*SignInLogs` (interactive, non-interactive, service principal, managed identity, ADFS), or a Graph sign-in | authentication | 1 Logon |
-//! | audit: category or table `AuditLogs`, or anything with `initiatedBy` / `activityDateTime` | base event, `api_operation` = `operationName` | none |
-//! | other Entra categories (risk, provisioning) | base event | none |
+//! Which class each record becomes:
+//! - sign-ins (category or table `*SignInLogs`: interactive,
+//!   non-interactive, service principal, managed identity, ADFS; or a
+//!   Graph sign-in): authentication, activity 1 Logon;
+//! - audits (category or table `AuditLogs`, or anything with `initiatedBy`
+//!   or `activityDateTime`): base event, `api_operation` = `operationName`;
+//! - other Entra categories (risk, provisioning): base event.
 //!
 //! Mapping decisions:
 //! - Event time is `createdDateTime` for sign-ins and `activityDateTime`
@@ -33,8 +38,8 @@
 //!   numeric text; 0 is success, anything else failure (Entra's
 //!   "interrupted" codes such as 50074 count as failures, as the portal
 //!   shows them). The code is `status_code`, `status.failureReason` or
-//!   `resultDescription` is `status_detail`. With neither code,
-//!   `resultSignature` SUCCESS or FAILURE decides.
+//!   `resultDescription` is `status_detail`. With neither code, the word
+//!   SUCCESS or FAILURE in `resultType` or `resultSignature` decides.
 //! - The user is `userPrincipalName` (also `user_email_addr`), `userId`,
 //!   `userType`. For service-principal and managed-identity sign-ins the
 //!   principal signing in is the user: `servicePrincipalName` (else
@@ -278,11 +283,13 @@ fn sign_in_status(row: &mut Row<'_>, view: &View<'_>) {
             row.str(Field::StatusCode, &c.to_string());
             Some(c == 0)
         }
-        None => match view.str(&["resultSignature"]) {
-            Some(s) if s.eq_ignore_ascii_case("SUCCESS") => Some(true),
-            Some(s) if s.eq_ignore_ascii_case("FAILURE") => Some(false),
-            _ => None,
-        },
+        None => ["resultType", "resultSignature"]
+            .iter()
+            .find_map(|k| match view.str(&[k]) {
+                Some(s) if s.eq_ignore_ascii_case("SUCCESS") => Some(true),
+                Some(s) if s.eq_ignore_ascii_case("FAILURE") => Some(false),
+                _ => None,
+            }),
     };
     if let Some(ok) = ok {
         row.int(Field::StatusId, if ok { 1 } else { 2 });

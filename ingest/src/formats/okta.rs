@@ -6,13 +6,13 @@
 //! (admin actions, lifecycle, policy and system events) becomes a
 //! [`Class::BaseEvent`] row, so nothing is dropped.
 //!
-//! | `eventType` | class | activity |
-//! | --- | --- | --- |
-//! | `user.session.start`, `policy.evaluate_sign_on` | authentication | 1 Logon |
-//! | `user.authentication.*` (sso, auth_via_mfa, verify, auth_via_IDP, ...) | authentication | 1 Logon |
-//! | `user.mfa.*` challenges (`okta_verify`, `okta_verify.deny_push`, `attempt_bypass`) | authentication | 1 Logon |
-//! | `user.session.end`, `user.authentication.slo` | authentication | 2 Logoff |
-//! | everything else, including `user.mfa.factor.*` | base event | none |
+//! | `eventType` | class, activity |
+//! | --- | --- |
+//! | `user.session.start`, `policy.evaluate_sign_on` | authentication, 1 Logon |
+//! | `user.authentication.*` (sso, auth_via_mfa, verify, ...) | authentication, 1 Logon |
+//! | `user.mfa.*` challenges (okta_verify, deny_push, attempt_bypass) | authentication, 1 Logon |
+//! | `user.session.end`, `user.authentication.slo` | authentication, 2 Logoff |
+//! | everything else, including `user.mfa.factor.*` | base event |
 //!
 //! `user.mfa.factor.*` (activate, deactivate, update, reset_all, suspend)
 //! changes a user's enrolled factors; nobody signs in, so it is an account
