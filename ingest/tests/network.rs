@@ -747,3 +747,162 @@ fn suricata_broken_records_are_dead_letters() {
     assert_eq!(d.per_log(), counts(&[(BE, "stats", 1)]));
     assert_eq!(d.rows[0].un("stats.uptime"), Some("5"));
 }
+
+// ----------------------------------------------------------- VPC flow logs
+
+const VPC: &str = "network/aws_vpc_flow/panther_scenario_compromised-root-creds_attacker_vpc.log";
+
+#[test]
+fn vpc_panther_scenario_headerless_v2() {
+    let d = decode_file(VPC);
+    assert_eq!(
+        d.format,
+        Some(Format::VpcFlow),
+        "sniffed from a headerless v2 record"
+    );
+    d.no_dead_letters("panther vpc");
+    assert_eq!(
+        d.per_log(),
+        counts(&[(NA, "vpcflow", 6)]),
+        "SOURCES.md: 6 records"
+    );
+    let denied: Vec<&Row> = d
+        .rows
+        .iter()
+        .filter(|r| r.col("action_id") == Some("2"))
+        .collect();
+    assert_eq!(denied.len(), 1, "one REJECT: the internal probe");
+    assert_eq!(denied[0].col("dst_endpoint_ip"), Some("172.31.77.1"));
+
+    // Line 1: 2 493859302102 eni-0b13344793d4fde67 92.55.146.245
+    // 172.31.77.31 48316 22 6 19 7119 1604266544 1604266560 ACCEPT OK
+    let r = &d.rows[0];
+    let want = [
+        ("time", "2020-11-01T21:35:44Z"),
+        ("metadata_original_time", "1604266544"),
+        ("metadata_product_name", "Amazon VPC"),
+        ("start_time", "2020-11-01T21:35:44Z"),
+        ("end_time", "2020-11-01T21:36:00Z"),
+        ("duration", "16000"),
+        ("src_endpoint_ip", "92.55.146.245"),
+        ("src_endpoint_port", "48316"),
+        ("dst_endpoint_ip", "172.31.77.31"),
+        ("dst_endpoint_port", "22"),
+        ("connection_info_protocol_num", "6"),
+        ("connection_info_protocol_name", "tcp"),
+        ("traffic_packets", "19"),
+        ("traffic_bytes", "7119"),
+        ("action", "Allowed"),
+        ("action_id", "1"),
+        ("cloud_account_uid", "493859302102"),
+        ("src_endpoint_interface_uid", "eni-0b13344793d4fde67"),
+        ("activity_id", "6"),
+    ];
+    for (k, v) in want {
+        assert_eq!(r.col(k), Some(v), "{k}");
+    }
+    let un: Vec<(&str, &str)> = r
+        .unmapped
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(un, vec![("log-status", "OK"), ("version", "2")]);
+}
+
+/// BH-25: the default v2 header, NODATA and SKIPDATA records, IPv6.
+const BH25: &str = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status
+2 123456789012 eni-0a1b2c3d4e5f60718 - - - - - - - 1431280876 1431280934 - NODATA
+2 123456789012 eni-0a1b2c3d4e5f60718 - - - - - - - 1431280876 1431280934 - SKIPDATA
+2 123456789012 eni-0a1b2c3d4e5f60718 2001:db8::10 2001:db8::20 49152 443 6 10 8400 1431280876 1431280934 ACCEPT OK
+2 123456789012 eni-0a1b2c3d4e5f60718 192.0.2.10 198.51.100.20 49761 3389 6 20 4249 1431280876 1431280934 REJECT OK
+";
+
+#[test]
+fn bh25_vpc_nodata_skipdata_and_ipv6() {
+    let d = decode_text(BH25, None);
+    assert_eq!(d.format, Some(Format::VpcFlow));
+    d.no_dead_letters("BH-25");
+    assert_eq!(d.rows.len(), 4, "4 records, 0 errors");
+
+    for (r, status) in d.rows[..2].iter().zip(["NODATA", "SKIPDATA"]) {
+        for col in [
+            "src_endpoint_ip",
+            "dst_endpoint_ip",
+            "src_endpoint_port",
+            "dst_endpoint_port",
+            "connection_info_protocol_num",
+            "traffic_packets",
+            "traffic_bytes",
+            "action",
+            "action_id",
+        ] {
+            assert_eq!(r.col(col), None, "{status}: {col} is null");
+        }
+        assert_eq!(r.un("log-status"), Some(status));
+        assert_eq!(r.col("start_time"), Some("2015-05-10T18:01:16Z"));
+        assert_eq!(r.col("end_time"), Some("2015-05-10T18:02:14Z"));
+        assert_eq!(r.col("activity_id"), Some("99"));
+        assert_eq!(r.col("activity_name"), Some(status));
+    }
+
+    let r = &d.rows[2];
+    assert_eq!(r.col("src_endpoint_ip"), Some("2001:db8::10"));
+    assert_eq!(r.col("src_endpoint_port"), Some("49152"));
+    assert_eq!(r.col("dst_endpoint_ip"), Some("2001:db8::20"));
+    assert_eq!(r.col("dst_endpoint_port"), Some("443"));
+    assert_eq!(r.col("connection_info_protocol_name"), Some("tcp"));
+    assert_eq!(r.col("action"), Some("Allowed"));
+
+    let r = &d.rows[3];
+    assert_eq!(r.col("action"), Some("Denied"));
+    assert_eq!(r.col("action_id"), Some("2"));
+    assert_eq!(r.col("connection_info_protocol_name"), Some("tcp"));
+}
+
+#[test]
+fn bh25_vpc_fields_are_read_by_header_name() {
+    let text = "start end srcaddr dstaddr dstport srcport action protocol flow-direction pkt-src-aws-service log-status bytes
+1431280876 1431280934 192.0.2.10 198.51.100.20 443 49761 ACCEPT 17 egress S3 OK 99
+";
+    let d = decode_text(text, None);
+    assert_eq!(d.format, Some(Format::VpcFlow));
+    d.no_dead_letters("custom order");
+    let r = &d.rows[0];
+    assert_eq!(r.col("src_endpoint_ip"), Some("192.0.2.10"));
+    assert_eq!(r.col("src_endpoint_port"), Some("49761"));
+    assert_eq!(r.col("dst_endpoint_port"), Some("443"));
+    assert_eq!(r.col("connection_info_protocol_name"), Some("udp"));
+    assert_eq!(r.col("connection_info_direction"), Some("outbound"));
+    assert_eq!(r.col("traffic_bytes"), Some("99"));
+    assert_eq!(r.col("time"), Some("2015-05-10T18:01:16Z"));
+    assert_eq!(r.un("pkt-src-aws-service"), Some("S3"));
+    assert_eq!(r.col("cloud_account_uid"), None, "not in this format");
+}
+
+#[test]
+fn vpc_wrong_shapes_are_dead_letters_with_reasons() {
+    let text = "2 123456789012 eni-0a1b2c3d4e5f60718 192.0.2.10 198.51.100.20 49761 3389 6 20 4249
+2 123456789012 eni-0a1b2c3d4e5f60718 192.0.2.10 198.51.100.20 http 3389 6 20 4249 1431280876 1431280934 ACCEPT OK
+2 123456789012 eni-0a1b2c3d4e5f60718 192.0.2.999 198.51.100.20 1 3389 6 20 4249 1431280876 1431280934 ACCEPT OK
+srcaddr dstaddr action
+192.0.2.1 192.0.2.2 ACCEPT extra
+";
+    let d = decode_text(text, Some(Format::VpcFlow));
+    let reasons: Vec<(u64, &str)> = d.dead.iter().map(|x| (x.line, x.reason.as_str())).collect();
+    assert_eq!(
+        reasons,
+        vec![
+            (
+                1,
+                "syntax: vpc flow line has 10 fields but the default version 2 format names 14"
+            ),
+            (2, "value of srcport: \"http\" is not a whole number"),
+            (3, "value of srcaddr: \"192.0.2.999\" is not an IP address"),
+            (
+                5,
+                "syntax: vpc flow line has 4 fields but the header names 3"
+            ),
+        ]
+    );
+    assert!(d.rows.is_empty());
+}
