@@ -23,7 +23,12 @@
 //!
 //! # sshd
 //!
-//! `metadata_event_code` names the message kind. Authentication (3002) rows:
+//! `metadata_event_code` names the message kind: `accepted`, `failed`,
+//! `invalid_user`, `user_not_allowed`, `root_login_refused`,
+//! `session_opened`, `session_closed`, `pam_auth_failure`, `pam`,
+//! `auth_step`, `max_auth_tries`, `input_userauth_invalid_user`,
+//! `connection_from`, `disconnect`, `preauth_failure`, `refused_connect`,
+//! `reverse_mapping`, `other`. Authentication (3002) rows:
 //!
 //! | message | activity | status | status_detail |
 //! |---|---|---|---|
