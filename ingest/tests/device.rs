@@ -246,6 +246,7 @@ fn osquery_panther_differential_events_keep_every_column() {
     }
 }
 
+/// Edge case BH-30's input, verbatim from edge-cases.md.
 const BH30: &str = r#"{"name":"pack_x_procs","hostIdentifier":"host-a","calendarTime":"Fri Nov 22 01:47:25 2019 UTC","unixTime":"1574387245","epoch":"0","counter":"728","numerics":false,"decorations":{"hostname":"host-a"},"columns":{"pid":"4242","name":"sshd","path":"/usr/sbin/sshd","uid":"0"},"action":"added"}
 {"name":"pack_x_procs","hostIdentifier":"host-a","calendarTime":"Fri Nov 22 01:47:25 2019 UTC","unixTime":1574387245,"epoch":0,"counter":728,"numerics":true,"decorations":{"hostname":"host-a"},"columns":{"pid":4242,"name":"sshd","path":"/usr/sbin/sshd","uid":0},"action":"added"}
 {"name":"pack_x_procs","hostIdentifier":"host-a","calendarTime":"Tue Jan 10 03:53:18 2017 UTC","unixTime":1484020398,"epoch":0,"counter":0,"numerics":true,"decorations":{"hostname":"host-a"},"snapshot":[{"pid":1,"name":"init","path":"/sbin/init","uid":0},{"pid":4242,"name":"sshd","path":"/usr/sbin/sshd","uid":0}],"action":"snapshot"}
@@ -318,7 +319,10 @@ fn bh30_numbers_as_strings_or_numbers_give_identical_rows() {
 
 #[test]
 fn bh30_space_padded_calendar_time_alone_gives_the_time() {
-    let line = r#"{"hostIdentifier":"host-a","calendarTime":"Wed Jun  9 18:29:49 2021 UTC","severity":0,"filename":"tls.cpp","line":254,"message":"TLS/HTTPS POST request"}"#;
+    let line = concat!(
+        r#"{"hostIdentifier":"host-a","calendarTime":"Wed Jun  9 18:29:49 2021 UTC","#,
+        r#""severity":0,"filename":"tls.cpp","line":254,"message":"TLS/HTTPS POST request"}"#
+    );
     let (run, errors) = decode_lines(Format::Osquery, line);
     assert!(errors.is_empty(), "{errors:?}");
     let s = run.class(Class::BaseEvent);
@@ -328,7 +332,10 @@ fn bh30_space_padded_calendar_time_alone_gives_the_time() {
 
 #[test]
 fn osquery_batch_format_gives_a_row_per_diff_element() {
-    let line = r#"{"name":"users","hostIdentifier":"host-b","unixTime":1700000000,"diffResults":{"added":[{"username":"eve"},{"username":"mallory"}],"removed":[{"username":"bob"}]}}"#;
+    let line = concat!(
+        r#"{"name":"users","hostIdentifier":"host-b","unixTime":1700000000,"diffResults":"#,
+        r#"{"added":[{"username":"eve"},{"username":"mallory"}],"removed":[{"username":"bob"}]}}"#
+    );
     let (run, errors) = decode_lines(Format::Osquery, line);
     assert!(errors.is_empty(), "{errors:?}");
     let b = run.class(Class::DevicePosture);
