@@ -720,6 +720,58 @@ fn entra_sign_in_details() {
     assert_eq!(r.get("metadata_log_name"), Some("SignInLogs"));
 }
 
+/// A Log Analytics `SigninLogs` row, written for this test after the
+/// table's documented columns: PascalCase, dynamic columns as JSON text,
+/// and `TenantId` naming the workspace while `AADTenantId` names the tenant.
+#[test]
+fn entra_sentinel_sign_in_row() {
+    let row = json!({
+        "TenantId": "workspace-0001",
+        "TimeGenerated": "2024-03-01T10:00:05Z",
+        "OperationName": "Sign-in activity",
+        "Category": "SignInLogs",
+        "ResultType": "50126",
+        "ResultDescription": "Invalid username or password.",
+        "CreatedDateTime": "2024-03-01T10:00:00.1234567Z",
+        "UserPrincipalName": "bob@example.com",
+        "AppDisplayName": "Azure Portal",
+        "IPAddress": "203.0.113.9",
+        "LocationDetails": "{\"city\":\"Oslo\",\"countryOrRegion\":\"NO\",\
+            \"geoCoordinates\":{\"latitude\":59.9,\"longitude\":10.7}}",
+        "Status": "{\"errorCode\":50126,\"failureReason\":\"Invalid password.\"}",
+        "AuthenticationRequirement": "singleFactorAuthentication",
+        "AADTenantId": "tenant-0001",
+        "Type": "SigninLogs",
+    });
+    assert_eq!(classify_json(&row), Format::Entra);
+    let rows = decode_one(Format::Entra, &row.to_string()).expect("decodes");
+    assert_eq!(rows[0].0, Class::Authentication);
+    let r = &rows[0].1;
+    let want = [
+        ("time", "2024-03-01T10:00:00.123456Z"),
+        ("user_name", "bob@example.com"),
+        ("status_id", "2"),
+        ("status_code", "50126"),
+        ("status_detail", "Invalid password."),
+        ("src_endpoint_ip", "203.0.113.9"),
+        ("src_endpoint_location_city", "Oslo"),
+        ("src_endpoint_location_country", "NO"),
+        ("src_endpoint_location_lat", "59.9"),
+        ("cloud_account_uid", "tenant-0001"),
+        ("service_name", "Azure Portal"),
+        ("is_mfa", "false"),
+        ("metadata_log_name", "SignInLogs"),
+    ];
+    for (col, v) in want {
+        assert_eq!(r.get(col), Some(v), "{col}");
+    }
+    assert_eq!(r.um("Status.errorCode"), Some("50126"));
+    assert!(
+        r.um("Status").is_some_and(|s| s.starts_with('{')),
+        "kept as written"
+    );
+}
+
 /// Every Panther Azure rule test decodes. Categories counted in the file:
 /// SignInLogs 15 + ServicePrincipalSignInLogs 9 +
 /// NonInteractiveUserSignInLogs 3 = 27 sign-ins; AuditLogs 15, Policy 2,

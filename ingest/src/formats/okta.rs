@@ -58,6 +58,8 @@
 //!   that are JSON objects (`logOnlySecurityData`) are flattened the same
 //!   way. A string that is neither stays only as written.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use vigil_schemas::{Class, Field, Row};
@@ -99,7 +101,7 @@ struct Event<'a> {
     v: &'a Value,
     m: &'a Map<String, Value>,
     event_type: &'a str,
-    time: Option<(DateTime<Utc>, Value)>,
+    time: Option<(DateTime<Utc>, Cow<'a, str>)>,
 }
 
 impl<'a> Event<'a> {
@@ -119,7 +121,7 @@ impl<'a> Event<'a> {
         let time = match get_ci(m, "published") {
             None | Some(Value::Null) => None,
             Some(p) => match parse_time(p) {
-                Some(t) => Some((t, p.clone())),
+                Some(t) => Some((t, as_text(p).unwrap_or_default())),
                 None => {
                     return Err(DecodeError::value(
                         "published",
@@ -179,7 +181,7 @@ fn severity(s: &str) -> i64 {
 fn common(row: &mut Row<'_>, ev: &Event<'_>) {
     if let Some((t, original)) = &ev.time {
         row.time(Field::Time, *t);
-        row.opt_str(Field::MetadataOriginalTime, as_text(original).as_deref());
+        row.str(Field::MetadataOriginalTime, original);
     }
     row.str(Field::MetadataProductName, PRODUCT);
     row.str(Field::MetadataProductVendorName, PRODUCT);
