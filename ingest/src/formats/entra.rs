@@ -189,7 +189,9 @@ impl<'a> Event<'a> {
             Kind::SignIn => sign_in(&mut row, &self.view),
             Kind::Audit => audit(&mut row, &self.view),
             Kind::Other => {
-                row.opt_str(Field::SrcEndpointIp, self.view.str(&["callerIpAddress"]));
+                if let Some(ip) = self.view.str(&["callerIpAddress"]) {
+                    row.ip(Field::SrcEndpointIp, ip);
+                }
             }
         }
         self.view.unmapped(&mut row);
