@@ -253,3 +253,460 @@ fn local(naive: NaiveDateTime, tz: Tz) -> Option<(DateTime<Utc>, Option<&'static
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Int32Type, Int64Type, TimestampMicrosecondType};
+    use arrow_array::{Array, RecordBatch};
+    use arrow_schema::DataType;
+
+    use super::*;
+
+    /// One row: class, non-null columns as text, `unmapped` in order.
+    #[derive(Debug)]
+    struct Out {
+        class: Class,
+        cols: BTreeMap<String, String>,
+        unmapped: Vec<(String, String)>,
+    }
+
+    impl Out {
+        fn col(&self, name: &str) -> Option<&str> {
+            self.cols.get(name).map(String::as_str)
+        }
+
+        fn un(&self, key: &str) -> Option<&str> {
+            let found = self.unmapped.iter().find(|(k, _)| k == key);
+            found.map(|(_, v)| v.as_str())
+        }
+    }
+
+    fn decode_tz(format: Format, tz: Tz, text: &str) -> Result<Vec<Out>, DecodeError> {
+        let cfg = DecodeConfig {
+            timezone: tz,
+            ..DecodeConfig::default()
+        };
+        let mut d = decoder(format, &cfg);
+        let mut em = Emitter::new(format.name(), "test", Utc::now().timestamp_micros());
+        let rec = Record {
+            text,
+            line: 1,
+            offset: 0,
+        };
+        let res = d.decode(&rec, &mut em);
+        let rows: Vec<Out> = em.flush().iter().flat_map(|(c, b)| outs(*c, b)).collect();
+        match res {
+            Ok(()) => Ok(rows),
+            Err(e) => {
+                assert!(rows.is_empty(), "an error left rows behind: {rows:?}");
+                Err(e)
+            }
+        }
+    }
+
+    /// Decode one record that must give exactly one row.
+    fn one(format: Format, text: &str) -> Out {
+        let mut rows = decode_tz(format, Tz::UTC, text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        assert_eq!(rows.len(), 1, "{text}");
+        rows.remove(0)
+    }
+
+    fn outs(class: Class, batch: &RecordBatch) -> Vec<Out> {
+        let schema = batch.schema();
+        (0..batch.num_rows())
+            .map(|i| {
+                let mut out = Out {
+                    class,
+                    cols: BTreeMap::new(),
+                    unmapped: Vec::new(),
+                };
+                for (f, col) in schema.fields().iter().zip(batch.columns()) {
+                    if col.is_null(i) {
+                        continue;
+                    }
+                    let text = match col.data_type() {
+                        DataType::Utf8 => col.as_string::<i32>().value(i).to_string(),
+                        DataType::Int32 => col.as_primitive::<Int32Type>().value(i).to_string(),
+                        DataType::Int64 => col.as_primitive::<Int64Type>().value(i).to_string(),
+                        DataType::Boolean => col.as_boolean().value(i).to_string(),
+                        DataType::Timestamp(..) => {
+                            let us = col.as_primitive::<TimestampMicrosecondType>().value(i);
+                            let t = DateTime::from_timestamp_micros(us).unwrap_or_default();
+                            t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+                        }
+                        _ => {
+                            let m = col.as_map().value(i);
+                            let (k, v) = (m.column(0).as_string::<i32>(), m.column(1));
+                            let v = v.as_string::<i32>();
+                            out.unmapped = (0..k.len())
+                                .map(|j| (k.value(j).to_string(), v.value(j).to_string()))
+                                .collect();
+                            continue;
+                        }
+                    };
+                    out.cols.insert(f.name().clone(), text);
+                }
+                out
+            })
+            .collect()
+    }
+
+    const FORMATS: [Format; 3] = [
+        Format::WindowsJson,
+        Format::WindowsEvtxJson,
+        Format::WindowsSentinel,
+    ];
+
+    /// BH-09's Service Control Manager event with `event_id` written as
+    /// given, in the record shape of `format`.
+    fn system_7045(format: Format, event_id: &str) -> String {
+        let provider = r#""Service Control Manager""#;
+        match format {
+            Format::WindowsEvtxJson => format!(
+                concat!(
+                    r##"{{"Event":{{"System":{{"Provider":{{"#attributes":{{"Name":{}}}}},"##,
+                    r#""EventID":{},"Channel":"System","Computer":"host-a"}}}}}}"#,
+                ),
+                provider, event_id
+            ),
+            Format::WindowsSentinel => format!(
+                concat!(
+                    r#"{{"TimeGenerated":"2024-05-01T12:00:00Z","Source":{},"#,
+                    r#""EventID":{},"EventLog":"System","Computer":"host-a"}}"#,
+                ),
+                provider, event_id
+            ),
+            _ => format!(
+                r#"{{"SourceName":{},"EventID":{},"Channel":"System","Hostname":"host-a"}}"#,
+                provider, event_id
+            ),
+        }
+    }
+
+    #[test]
+    fn bh09_event_id_number_string_or_object_is_7045() {
+        let forms = [
+            ("7045", None),
+            (r#""7045""#, None),
+            (
+                r##"{"#attributes":{"Qualifiers":16384},"#text":7045}"##,
+                Some("16384"),
+            ),
+        ];
+        for format in FORMATS {
+            for (form, qualifiers) in forms {
+                let text = system_7045(format, form);
+                let row = one(format, &text);
+                assert_eq!(row.class, Class::BaseEvent, "{text}");
+                assert_eq!(row.col("metadata_event_code"), Some("7045"), "{text}");
+                assert_eq!(row.un("EventID"), Some("7045"), "{text}");
+                assert_eq!(row.un("EventID_Qualifiers"), qualifiers, "{text}");
+                assert_eq!(row.un("Provider_Name"), Some("Service Control Manager"));
+                assert_eq!(row.un("Channel"), Some("System"), "{text}");
+                assert_eq!(row.un("Computer"), Some("host-a"), "{text}");
+                assert_eq!(row.col("metadata_log_name"), Some("System"), "{text}");
+                assert_eq!(row.col("device_hostname"), Some("host-a"), "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn bh09_other_ids_and_channels_are_kept_exactly() {
+        let lines = [
+            (
+                r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-DNSServer"}},"EventID":1500,"Channel":"DNS Server","Computer":"host-a"}}}"##,
+                "1500",
+                "DNS Server",
+            ),
+            (
+                r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-DNSServer"}},"EventID":150,"Channel":"DNS Server","Computer":"host-a"}}}"##,
+                "150",
+                "DNS Server",
+            ),
+            (
+                r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Wcmsvc"}},"EventID":1116,"Channel":"Microsoft-Windows-Wcmsvc/Operational","Computer":"host-a"}}}"##,
+                "1116",
+                "Microsoft-Windows-Wcmsvc/Operational",
+            ),
+        ];
+        for (text, id, channel) in lines {
+            let row = one(Format::WindowsEvtxJson, text);
+            assert_eq!(row.un("EventID"), Some(id));
+            assert_eq!(row.un("Channel"), Some(channel));
+            assert_eq!(row.col("metadata_log_name"), Some(channel));
+        }
+    }
+
+    const BH11: [&str; 3] = [
+        r#"{"EventID":4624,"Channel":"Security","Computer":"host-a","EventData":{"TargetUserName":"alice","LogonType":"3","IpAddress":"::ffff:192.0.2.10","IpPort":"50123"}}"#,
+        r#"{"EventID":4625,"Channel":"Security","Computer":"host-a","EventData":{"TargetUserName":"alice","TargetDomainName":"","LogonType":"2","IpAddress":"-","IpPort":"-","SubStatus":"0xc000006a"}}"#,
+        r#"{"EventID":4624,"Channel":"Security","Computer":"host-a","EventData":{"TargetUserName":"alice","LogonType":"3","IpAddress":"2001:db8::10","IpPort":"50124"}}"#,
+    ];
+
+    #[test]
+    fn bh11_ip_address_forms() {
+        for text in BH11 {
+            let v: serde_json::Value = serde_json::from_str(text).expect("json");
+            assert_eq!(crate::format::classify_json(&v), Format::WindowsJson);
+        }
+        let rows: Vec<Out> = BH11.iter().map(|t| one(Format::WindowsJson, t)).collect();
+        assert!(rows.iter().all(|r| r.class == Class::Authentication));
+        assert!(rows.iter().all(|r| r.col("user_name") == Some("alice")));
+
+        assert_eq!(rows[0].col("src_endpoint_ip"), Some("192.0.2.10"));
+        assert_eq!(rows[0].col("src_endpoint_port"), Some("50123"));
+        assert_eq!(rows[0].un("IpAddress"), Some("::ffff:192.0.2.10"));
+        assert_eq!(rows[0].col("is_remote"), Some("true"));
+
+        assert_eq!(rows[1].col("src_endpoint_ip"), None);
+        assert_eq!(rows[1].col("src_endpoint_port"), None);
+        assert_eq!(rows[1].un("IpAddress"), Some("-"));
+        assert_eq!(rows[1].un("IpPort"), Some("-"));
+        assert_eq!(
+            rows[1].un("src_endpoint_ip"),
+            None,
+            "'-' is no address, not bad text"
+        );
+        assert_eq!(rows[1].col("status_id"), Some("2"));
+        assert_eq!(rows[1].col("status_detail"), Some("0xc000006a"));
+        // BH-14: the empty domain stays an empty string for Sigma.
+        assert_eq!(rows[1].un("TargetDomainName"), Some(""));
+        assert_eq!(rows[1].col("user_domain"), None);
+
+        assert_eq!(rows[2].col("src_endpoint_ip"), Some("2001:db8::10"));
+        assert_eq!(rows[2].col("src_endpoint_port"), Some("50124"));
+    }
+
+    #[test]
+    fn bh11_in_the_nested_and_sentinel_shapes() {
+        let nested = r##"{"Event":{"System":{"EventID":4624,"Channel":"Security"},
+            "EventData":{"IpAddress":"::ffff:192.0.2.10","IpPort":"50123"}}}"##;
+        let sentinel = r#"{"TimeGenerated":"2024-05-01T12:00:00Z","EventID":4625,
+            "Channel":"Security","IpAddress":"-","IpPort":"-"}"#;
+        let row = one(Format::WindowsEvtxJson, nested);
+        assert_eq!(row.col("src_endpoint_ip"), Some("192.0.2.10"));
+        assert_eq!(row.col("src_endpoint_port"), Some("50123"));
+        let row = one(Format::WindowsSentinel, sentinel);
+        assert_eq!(row.col("src_endpoint_ip"), None);
+        assert_eq!(row.un("IpAddress"), Some("-"));
+    }
+
+    #[test]
+    fn wrong_shapes_are_errors_naming_the_problem() {
+        let cases: [(Format, &str, &str); 9] = [
+            (
+                Format::WindowsJson,
+                r#"{"EventID":"abc"}"#,
+                r#"value of EventID: "abc" is not a non-negative integer"#,
+            ),
+            (
+                Format::WindowsSentinel,
+                r#"{"EventID":null,"TimeGenerated":"2024-05-01T12:00:00Z"}"#,
+                "value of EventID: expected an integer, found null",
+            ),
+            (
+                Format::WindowsJson,
+                "[]",
+                "shape: expected a JSON object, found an array",
+            ),
+            (
+                Format::WindowsEvtxJson,
+                "[]",
+                "shape: expected a JSON object, found an array",
+            ),
+            (
+                Format::WindowsEvtxJson,
+                r#"{"Event":{"EventData":{"TargetUserName":"a"}}}"#,
+                "shape: Event has no System object",
+            ),
+            (
+                Format::WindowsEvtxJson,
+                r#"{"EventID":4624}"#,
+                "shape: the record has no Event object",
+            ),
+            (
+                Format::WindowsJson,
+                r#"{"EventID":4624,"@timestamp":"yesterday"}"#,
+                r#"value of @timestamp: "yesterday" is not a timestamp"#,
+            ),
+            (
+                Format::WindowsEvtxJson,
+                r##"{"Event":{"System":{"EventID":1,"TimeCreated":{"#attributes":{"SystemTime":"x"}}}}}"##,
+                r#"value of TimeCreated_SystemTime: "x" is not a timestamp"#,
+            ),
+            (
+                Format::WindowsSentinel,
+                r#"{"EventID":4624"#,
+                "syntax: invalid JSON: EOF while parsing an object at line 1 column 15",
+            ),
+        ];
+        for (format, text, want) in cases {
+            let err = decode_tz(format, Tz::UTC, text).expect_err(text);
+            assert_eq!(err.to_string(), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn odd_but_valid_records_never_panic() {
+        let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+        let odd = [
+            r#"{"EventID":4624,"IpAddress":{"a":[1,2,{"b":null}]},"IpPort":"-1"}"#,
+            r#"{"EventID":4624,"LogonType":"99999999999999999999","ProcessId":"zz"}"#,
+            r#"{"EventID":4625,"EventData":[1,2],"Status":"not hex"}"#,
+            r#"{"EventID":4771,"IpAddress":"not an ip","TargetUserName":{}}"#,
+            r#"{"EventID":4294967295,"Level":"9"}"#,
+            &deep,
+        ];
+        for text in odd {
+            for format in FORMATS {
+                // Any outcome but a panic will do.
+                let _ = decode_tz(format, Tz::UTC, text);
+            }
+        }
+        let row = one(Format::WindowsJson, odd[0]);
+        assert_eq!(row.un("IpAddress.a.0"), Some("1"));
+        assert_eq!(row.col("src_endpoint_port"), Some("-1"));
+        let row = one(Format::WindowsJson, odd[3]);
+        assert_eq!(row.un("src_endpoint_ip"), Some("not an ip"));
+        assert_eq!(row.col("status_id"), Some("0"), "4771 without FailureCode");
+    }
+
+    #[test]
+    fn nxlog_event_time_is_local_to_the_configured_zone() {
+        let ny: Tz = "America/New_York".parse().expect("zone");
+        let cases = [
+            ("2020-10-22 04:29:53", "2020-10-22T08:29:53Z", None),
+            (
+                "2020-11-01 01:30:00",
+                "2020-11-01T05:30:00Z",
+                Some("ambiguous_local"),
+            ),
+            (
+                "2020-03-08 02:30:00",
+                "2020-03-08T07:30:00Z",
+                Some("nonexistent_local"),
+            ),
+            ("2020-10-22T04:29:53-04:00", "2020-10-22T08:29:53Z", None),
+        ];
+        for (local, utc, quality) in cases {
+            let text = format!(r#"{{"EventID":4672,"Channel":"Security","EventTime":"{local}"}}"#);
+            let rows = decode_tz(Format::WindowsJson, ny, &text).expect("decodes");
+            assert_eq!(rows[0].col("time"), Some(utc), "{local}");
+            assert_eq!(rows[0].col("metadata_original_time"), Some(local));
+            assert_eq!(rows[0].col("metadata_time_quality"), quality, "{local}");
+        }
+        // @timestamp, when the shipper wrote one, carries its zone and wins.
+        let text = r#"{"EventID":4672,"EventTime":"2020-10-22 04:29:53","@timestamp":"2020-10-22T08:29:53.907Z"}"#;
+        let rows = decode_tz(Format::WindowsJson, ny, text).expect("decodes");
+        assert_eq!(rows[0].col("time"), Some("2020-10-22T08:29:53.907Z"));
+    }
+
+    #[test]
+    fn explicit_credentials_actor_is_the_subject() {
+        let text = r#"{"EventID":4648,"Channel":"Security","Hostname":"ws1",
+            "SubjectUserName":"pgustavo","SubjectDomainName":"THESHIRE",
+            "SubjectUserSid":"S-1-5-21-1","SubjectLogonId":"0x211ec28",
+            "TargetUserName":"admin","TargetDomainName":"THESHIRE",
+            "TargetServerName":"server01","IpAddress":"10.0.0.5","IpPort":"0",
+            "ProcessName":"C:\\Windows\\System32\\runas.exe","ProcessId":"0x1d60"}"#;
+        let row = one(Format::WindowsJson, text);
+        assert_eq!(row.class, Class::Authentication);
+        assert_eq!(row.col("activity_id"), Some("1"));
+        assert_eq!(row.col("activity_name"), Some("Explicit Credential Logon"));
+        assert_eq!(row.col("actor_user_name"), Some("pgustavo"));
+        assert_eq!(row.col("actor_user_domain"), Some("THESHIRE"));
+        assert_eq!(row.col("actor_user_uid"), Some("S-1-5-21-1"));
+        assert_eq!(row.col("user_name"), Some("admin"));
+        assert_eq!(row.col("dst_endpoint_hostname"), Some("server01"));
+        assert_eq!(row.col("src_endpoint_ip"), Some("10.0.0.5"));
+        assert_eq!(row.col("actor_process_pid"), Some("7520"));
+        assert_eq!(row.col("status_id"), Some("1"));
+        assert_eq!(row.col("auth_protocol"), None);
+        assert_eq!(row.un("SubjectLogonId"), Some("0x211ec28"));
+    }
+
+    #[test]
+    fn kerberos_preauth_failure_reads_failure_code() {
+        let text = r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Security-Auditing"}},
+            "EventID":4771,"Level":0,"TimeCreated":{"#attributes":{"SystemTime":"2024-05-01T12:00:00.5Z"}},
+            "EventRecordID":42,"Channel":"Security","Computer":"dc1"},
+            "EventData":{"TargetUserName":"bob","TargetSid":"S-1-5-21-9","ServiceName":"krbtgt/CORP",
+            "TicketOptions":"0x40810010","Status":null,"FailureCode":"0x18","PreAuthType":"2",
+            "IpAddress":"::ffff:10.0.0.9","IpPort":"50000"}}}"##;
+        let row = one(Format::WindowsEvtxJson, text);
+        assert_eq!(row.class, Class::Authentication);
+        assert_eq!(row.col("activity_id"), Some("6"));
+        assert_eq!(row.col("type_uid"), Some("300206"));
+        assert_eq!(row.col("status_id"), Some("2"));
+        assert_eq!(row.col("status"), Some("Failure"));
+        assert_eq!(row.col("status_code"), Some("0x18"));
+        assert_eq!(row.col("auth_protocol"), Some("Kerberos"));
+        assert_eq!(row.col("user_uid"), Some("S-1-5-21-9"));
+        assert_eq!(row.col("service_name"), Some("krbtgt/CORP"));
+        assert_eq!(row.col("src_endpoint_ip"), Some("10.0.0.9"));
+        assert_eq!(row.col("time"), Some("2024-05-01T12:00:00.500Z"));
+        assert_eq!(row.col("metadata_uid"), Some("42"));
+        assert_eq!(row.un("FailureCode"), Some("0x18"));
+        assert_eq!(row.un("Status"), None, "JSON null is absent (BH-14)");
+    }
+
+    #[test]
+    fn session_reconnect_and_failed_ntlm_and_renewal() {
+        let text = r#"{"EventID":4778,"Channel":"Security","AccountName":"carol",
+            "AccountDomain":"CORP","LogonID":"0x5a1","SessionName":"RDP-Tcp#3",
+            "ClientName":"LAPTOP7","ClientAddress":"198.51.100.7"}"#;
+        let row = one(Format::WindowsJson, text);
+        assert_eq!(row.col("activity_name"), Some("Session Reconnect"));
+        assert_eq!(row.col("user_name"), Some("carol"));
+        assert_eq!(row.col("user_domain"), Some("CORP"));
+        assert_eq!(row.col("actor_session_uid"), Some("0x5a1"));
+        assert_eq!(row.col("src_endpoint_hostname"), Some("LAPTOP7"));
+        assert_eq!(row.col("src_endpoint_ip"), Some("198.51.100.7"));
+
+        let text = r#"{"EventID":4776,"Channel":"Security","TargetUserName":"dave",
+            "Workstation":"WS9","PackageName":"MICROSOFT_AUTHENTICATION_PACKAGE_V1_0",
+            "Status":"0xc0000064"}"#;
+        let row = one(Format::WindowsJson, text);
+        assert_eq!(row.col("status_id"), Some("2"));
+        assert_eq!(row.col("status_code"), Some("0xc0000064"));
+        assert_eq!(row.col("auth_protocol_id"), Some("1"));
+        assert_eq!(row.col("src_endpoint_hostname"), Some("WS9"));
+
+        let text = r#"{"EventID":4770,"Channel":"Security","TargetUserName":"erin",
+            "ServiceName":"cifs/fs1","Status":"0x0"}"#;
+        let row = one(Format::WindowsJson, text);
+        assert_eq!(row.col("activity_id"), Some("5"));
+        assert_eq!(row.col("status_id"), Some("1"));
+    }
+
+    #[test]
+    fn logon_ids_from_other_channels_are_base_events() {
+        let texts = [
+            r#"{"EventID":4624,"Channel":"Microsoft-Windows-Foo/Operational","TargetUserName":"x"}"#,
+            r#"{"EventID":4624,"Channel":"Security","SourceName":"AD FS Auditing"}"#,
+        ];
+        for text in texts {
+            let row = one(Format::WindowsJson, text);
+            assert_eq!(row.class, Class::BaseEvent, "{text}");
+            assert_eq!(row.col("user_name"), row.un("TargetUserName"), "{text}");
+        }
+    }
+
+    #[test]
+    fn message_and_severity() {
+        let text =
+            r#"{"EventID":7000,"Channel":"System","Level":2,"Message":"The service failed."}"#;
+        let row = one(Format::WindowsJson, text);
+        assert_eq!(row.col("message"), Some("The service failed."));
+        assert_eq!(row.un("Message"), None);
+        assert_eq!(row.col("severity_id"), Some("3"));
+        assert_eq!(row.col("severity"), Some("Medium"));
+        assert_eq!(row.col("metadata_product_name"), Some("Windows"));
+        // No time in the record: the emitter fills in the ingest time.
+        assert_eq!(row.col("metadata_original_time"), None);
+        assert_eq!(row.col("metadata_time_quality"), Some("missing"));
+    }
+}
