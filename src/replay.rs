@@ -23,6 +23,7 @@ use clap::Args;
 use serde_json::json;
 use vigil_detect::Detectors;
 use vigil_ingest::emit::FormatStats;
+use vigil_ingest::enrich::GeoEnricher;
 use vigil_ingest::read::{Output, ReadOptions, read_input};
 use vigil_ingest::source::{self, ByteCounter};
 use vigil_ingest::{DecodeConfig, Format};
@@ -97,10 +98,14 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<()> {
     }
     let geo = match (&a.geoip, &a.asn) {
         (None, None) => None,
-        (city, asn) => Some(open_geo(city.as_deref(), asn.as_deref())?),
+        (city, asn) => Some(GeoEnricher::open(city.as_deref(), asn.as_deref())?),
     };
     let mut detectors = match &a.rules {
-        Some(dir) => vigil_detect::from_rules_dir(dir)?,
+        Some(dir) => {
+            let (detectors, report) = vigil_detect::from_rules_dir(dir)?;
+            eprintln!("{}", report.summary());
+            detectors
+        }
         None => Detectors::new(),
     };
     std::fs::create_dir_all(&a.out).with_context(|| format!("{}", a.out.display()))?;
@@ -227,7 +232,7 @@ fn read_all(
         };
         let (format, stats) = read_input(input, opts, &mut |o| {
             let o = match (o, geo) {
-                (Output::Batch(c, b), Some(g)) => Output::Batch(c, g(b)),
+                (Output::Batch(c, b), Some(g)) => Output::Batch(c, g.enrich(b)),
                 (o, _) => o,
             };
             let _ = tx.send(Msg::Out(o));
@@ -238,14 +243,6 @@ fn read_all(
             stats,
         });
     }
-}
-
-/// Enrichment applied to every batch on the reader thread.
-type GeoEnricher = Box<dyn Fn(RecordBatch) -> RecordBatch + Send + Sync>;
-
-fn open_geo(city: Option<&Path>, asn: Option<&Path>) -> anyhow::Result<GeoEnricher> {
-    let _ = (city, asn);
-    bail!("geo enrichment is not available in this build")
 }
 
 fn progress_bar(total: u64, counter: ByteCounter) -> Option<indicatif::ProgressBar> {

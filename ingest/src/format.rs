@@ -166,7 +166,12 @@ pub fn classify_json(v: &Value) -> Format {
     if has("event_type") && (has("src_ip") || has("flow_id") || has("timestamp")) {
         return Format::Suricata;
     }
-    if has("hostIdentifier") || (has("calendarTime") && (has("columns") || has("snapshot"))) {
+    let osquery_result = has("name") && (has("columns") || has("snapshot")) && has("action");
+    if has("hostIdentifier")
+        || has("diffResults")
+        || osquery_result
+        || (has("calendarTime") && (has("columns") || has("snapshot")))
+    {
         return Format::Osquery;
     }
     if has("complianceState") || (has("deviceName") && has("operatingSystem")) {

@@ -36,7 +36,9 @@ pub enum Frame {
     },
 }
 
-const SAMPLE: usize = 4096;
+/// Bytes of a bad record kept for its dead letter: the 4 KiB shown, plus
+/// one so the dead letter can tell it was cut.
+const SAMPLE: usize = 4096 + 1;
 
 fn checked(bytes: Vec<u8>, line: u64, offset: u64) -> Frame {
     match String::from_utf8(bytes) {
@@ -152,7 +154,40 @@ pub struct JsonValues<R> {
     line: u64,
     offset: u64,
     in_top_array: bool,
+    wrapped: bool,
     started: bool,
+}
+
+/// Wrapper objects whose one array holds the records, as CloudTrail S3
+/// objects (`{"Records":[...]}`) and Azure Event Hub captures
+/// (`{"records":[...]}`) write them. Their elements are framed one by one,
+/// so a large file is not one oversized record.
+const WRAPPER_KEYS: &[&[u8]] = &[b"Records", b"records"];
+
+/// The length of a wrapper prefix `{ "Records" : [` at the start of `buf`.
+fn wrapper_prefix(buf: &[u8]) -> Option<usize> {
+    let ws = |i: &mut usize| {
+        while buf.get(*i).is_some_and(|b| b.is_ascii_whitespace()) {
+            *i += 1;
+        }
+    };
+    let mut i = 0;
+    if buf.first() != Some(&b'{') {
+        return None;
+    }
+    i += 1;
+    ws(&mut i);
+    let key = WRAPPER_KEYS.iter().find(|k| {
+        buf.get(i) == Some(&b'"')
+            && buf.get(i + 1..i + 1 + k.len()) == Some(**k)
+            && buf.get(i + 1 + k.len()) == Some(&b'"')
+    })?;
+    i += key.len() + 2;
+    ws(&mut i);
+    (buf.get(i) == Some(&b':')).then_some(())?;
+    i += 1;
+    ws(&mut i);
+    (buf.get(i) == Some(&b'[')).then_some(i + 1)
 }
 
 impl<R: BufRead> JsonValues<R> {
@@ -169,6 +204,7 @@ impl<R: BufRead> JsonValues<R> {
             line: 1,
             offset: 0,
             in_top_array: false,
+            wrapped: false,
             started: false,
         }
     }
@@ -203,6 +239,8 @@ impl<R: BufRead> JsonValues<R> {
                     self.bump(b);
                 }
                 b',' | b']' if self.in_top_array => self.bump(b),
+                b'}' if self.wrapped => self.bump(b),
+                b'{' if !self.started && self.skip_wrapper()? => {}
                 b'{' | b'[' => {
                     self.started = true;
                     return self.value().map(Some);
@@ -222,6 +260,24 @@ impl<R: BufRead> JsonValues<R> {
                 }
             }
         }
+    }
+
+    /// At the start of input, step into a wrapper object's record array.
+    fn skip_wrapper(&mut self) -> io::Result<bool> {
+        let Some(n) = wrapper_prefix(self.r.fill_buf()?) else {
+            return Ok(false);
+        };
+        let newlines = self.r.fill_buf()?[..n]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count();
+        self.r.consume(n);
+        self.offset += n as u64;
+        self.line += newlines as u64;
+        self.started = true;
+        self.in_top_array = true;
+        self.wrapped = true;
+        Ok(true)
     }
 
     /// One object or array, by bracket depth outside strings.
@@ -376,7 +432,7 @@ mod tests {
                     reason,
                     "record of 5000 bytes exceeds the limit of 256 bytes"
                 );
-                assert!(sample.len() <= 4096);
+                assert_eq!(sample.len(), 4097, "4 KiB shown plus one byte that says it was cut");
                 assert_eq!(*line, 2);
             }
             other => panic!("{other:?}"),
@@ -404,6 +460,21 @@ mod tests {
         assert_eq!(
             array.iter().map(text).collect::<Vec<_>>(),
             ["{\"a\":1}", "{\"a\":[2]}"]
+        );
+    }
+
+    #[test]
+    fn wrapper_arrays_are_framed_by_element() {
+        let f = values(b"{\"Records\": [\n {\"a\":1},\n {\"b\":2}\n]}\n");
+        assert_eq!(
+            f.iter().map(text).collect::<Vec<_>>(),
+            ["{\"a\":1}", "{\"b\":2}"]
+        );
+        assert!(matches!(f[1], Frame::Record { line: 3, .. }));
+        let other = values(b"{\"value\": [1]}");
+        assert_eq!(
+            other.iter().map(text).collect::<Vec<_>>(),
+            ["{\"value\": [1]}"]
         );
     }
 

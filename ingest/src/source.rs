@@ -93,6 +93,18 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
+/// A reader that fails once with a stored error, then reads as empty.
+struct Failing(Option<io::Error>);
+
+impl Read for Failing {
+    fn read(&mut self, _buf: &mut [u8]) -> io::Result<usize> {
+        match self.0.take() {
+            Some(e) => Err(e),
+            None => Ok(0),
+        }
+    }
+}
+
 /// Open a path (or `-`), undo gzip when the bytes start with its magic,
 /// and read the head for sniffing.
 ///
@@ -127,10 +139,17 @@ pub fn open(path: &Path, counter: &ByteCounter) -> io::Result<Input> {
         Box::new(buffered)
     };
     let mut head = Vec::with_capacity(SNIFF_BYTES);
-    (&mut stream)
+    // N.B. a stream that breaks inside the head (a short truncated gzip)
+    // still yields the bytes before the break; the error comes back when
+    // the reader reaches it, so the records before it are kept.
+    let rest: Box<dyn Read + Send> = match (&mut stream)
         .take(SNIFF_BYTES as u64)
-        .read_to_end(&mut head)?;
-    let reader = BufReader::with_capacity(256 * 1024, Cursor::new(head.clone()).chain(stream));
+        .read_to_end(&mut head)
+    {
+        Ok(_) => stream,
+        Err(e) => Box::new(Failing(Some(e))),
+    };
+    let reader = BufReader::with_capacity(256 * 1024, Cursor::new(head.clone()).chain(rest));
     let path = (path.as_os_str() != "-").then(|| path.to_path_buf());
     Ok(Input {
         name,
