@@ -8,10 +8,15 @@
 //!
 //! [`Detectors`] runs several in order. With none configured the stage is
 //! empty and costs nothing. The Sigma engine, correlation, baselines and the
-//! risk engine are detectors that plug in here (issues #3 and #4).
+//! risk engine are detectors that plug in here (issues #3 and #4); the
+//! Sigma engine is [`sigma::SigmaEngine`], built by [`from_rules_dir`].
 
 use arrow_array::RecordBatch;
 use vigil_schemas::Class;
+
+pub mod sigma;
+
+pub use sigma::LoadReport;
 
 /// Why a detector failed.
 #[derive(Debug, thiserror::Error)]
@@ -128,17 +133,27 @@ pub struct DetectOutcome {
     pub errors: Vec<String>,
 }
 
-/// Build the detectors for a rule directory.
+/// Build the detectors for a rule directory: the Sigma engine over every
+/// rule file under `dir` (recursively), with vigil's built-in field
+/// mappings plus any mapping files in `<dir>/mappings/`.
+///
+/// Rules that cannot load are skipped and listed in the returned
+/// [`LoadReport`]; the rest run.
 ///
 /// # Errors
 ///
-/// Always, in this build: the Sigma engine is the subject of issue #3 and
-/// is not part of it yet, so `--rules` is refused rather than ignored.
-pub fn from_rules_dir(dir: &std::path::Path) -> Result<Detectors, DetectError> {
-    Err(DetectError::Config(format!(
-        "cannot load rules from {}: this build has no Sigma engine yet (issue #3)",
-        dir.display()
-    )))
+/// [`DetectError::Config`] when `dir` cannot be read or a mapping file is
+/// invalid.
+pub fn from_rules_dir(dir: &std::path::Path) -> Result<(Detectors, LoadReport), DetectError> {
+    let mut mappings = sigma::Mappings::builtin().map_err(DetectError::Config)?;
+    let own = dir.join("mappings");
+    if own.is_dir() {
+        mappings.add_dir(&own).map_err(DetectError::Config)?;
+    }
+    let (engine, report) = sigma::SigmaEngine::load(&[dir], &mappings)?;
+    let mut ds = Detectors::new();
+    ds.push(Box::new(engine));
+    Ok((ds, report))
 }
 
 #[cfg(test)]
