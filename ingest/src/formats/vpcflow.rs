@@ -134,10 +134,29 @@ fn canonical(name: &str) -> String {
     name.to_ascii_lowercase().replace('_', "-")
 }
 
+/// `name` equals the canonical `known`, ignoring case and reading `_` as `-`.
+fn same_name(name: &str, known: &str) -> bool {
+    let norm = |b: u8| {
+        if b == b'_' {
+            b'-'
+        } else {
+            b.to_ascii_lowercase()
+        }
+    };
+    name.len() == known.len() && name.bytes().zip(known.bytes()).all(|(a, k)| norm(a) == k)
+}
+
+/// A header names at least two known fields. Field names start with a
+/// letter, so a line with a token starting otherwise (a number, an
+/// address, `-`) is data and is ruled out without comparing names.
 fn is_header(tokens: &[&str]) -> bool {
+    let letters = |t: &&str| t.bytes().next().is_some_and(|b| b.is_ascii_alphabetic());
+    if !tokens.iter().all(letters) {
+        return false;
+    }
     let known = tokens
         .iter()
-        .filter(|t| KNOWN.contains(&canonical(t).as_str()));
+        .filter(|t| KNOWN.iter().any(|k| same_name(t, k)));
     known.take(2).count() == 2
 }
 
@@ -146,7 +165,7 @@ fn is_header(tokens: &[&str]) -> bool {
 pub fn looks_like(first_line: &str) -> bool {
     let tokens: Vec<&str> = first_line.split_ascii_whitespace().collect();
     if is_header(&tokens) {
-        return tokens.iter().any(|t| canonical(t) == "srcaddr");
+        return tokens.iter().any(|t| same_name(t, "srcaddr"));
     }
     tokens.len() == DEFAULT_V2.len()
         && tokens[0] == "2"
