@@ -3,6 +3,7 @@
 //! - `vigil replay PATH... --out DIR`: the whole pipeline over files.
 //! - `vigil sql --lake DIR QUERY`: SQL over the lake.
 //! - `vigil bench decode PATH...`: decoder throughput.
+//! - `vigil rules check|test`: Sigma rule loading and regression cases.
 //! - `vigil formats`: the formats vigil reads.
 
 use std::path::PathBuf;
@@ -12,6 +13,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod bench;
 mod replay;
+mod rules;
 mod sql;
 
 /// Zero Trust continuous verification: identity, device and network
@@ -32,6 +34,8 @@ enum Cmd {
     Sql(SqlArgs),
     /// Measure vigil's own speed.
     Bench(BenchArgs),
+    /// Check Sigma rules and run their regression cases.
+    Rules(rules::RulesArgs),
     /// List the input formats and what each is.
     Formats,
 }
@@ -76,6 +80,7 @@ fn main() -> ExitCode {
         Cmd::Bench(BenchArgs {
             what: BenchWhat::Decode(a),
         }) => bench::decode(a),
+        Cmd::Rules(a) => rules::run(a),
         Cmd::Formats => {
             for f in vigil_ingest::Format::ALL {
                 println!("{:<18} {}", f.name(), f.describe());
