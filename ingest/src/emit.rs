@@ -104,7 +104,7 @@ impl Emitter {
             self.last_offset = rec.offset;
             self.row_in_record = 0;
         }
-        let uid = event_uid(&self.source, rec, self.row_in_record);
+        let uid = event_uid_hex(&self.source, rec, self.row_in_record);
         self.row_in_record += 1;
         *self.stats.rows.entry(class.name()).or_default() += 1;
         let b = self.builders[class.index()].get_or_insert_with(|| BatchBuilder::new(class));
@@ -115,7 +115,7 @@ impl Emitter {
         let b = self.builders[class.index()].get_or_insert_with(|| BatchBuilder::new(class));
         let mut row = b.row();
         row.time_us(Field::IngestTime, self.ingest_us);
-        row.str(Field::EventUid, &uid);
+        row.str(Field::EventUid, uid.as_str());
         row.raw(rec.text);
         row
     }
@@ -212,6 +212,22 @@ impl Emitter {
 /// A stable id for the `n`-th row of a record: the same input always gives
 /// the same id, on any machine and in any directory.
 pub fn event_uid(source: &str, rec: &Record<'_>, n: u64) -> String {
+    String::from(event_uid_hex(source, rec, n).as_str())
+}
+
+/// A 32-character lower-case hex id, on the stack.
+pub struct HexId([u8; 32]);
+
+impl HexId {
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        // N.B. only ASCII hex digits are ever written into the array.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+/// [`event_uid`] without an allocation.
+pub fn event_uid_hex(source: &str, rec: &Record<'_>, n: u64) -> HexId {
     use xxhash_rust::xxh3::Xxh3;
     let mut h = Xxh3::new();
     h.update(source.as_bytes());
@@ -219,5 +235,29 @@ pub fn event_uid(source: &str, rec: &Record<'_>, n: u64) -> String {
     h.update(&rec.offset.to_le_bytes());
     h.update(rec.text.as_bytes());
     h.update(&n.to_le_bytes());
-    format!("{:032x}", h.digest128())
+    let v = h.digest128();
+    let mut out = [0u8; 32];
+    for (i, b) in out.iter_mut().enumerate() {
+        let nib = (v >> (124 - 4 * i)) & 0xf;
+        *b = b"0123456789abcdef"[nib as usize];
+    }
+    HexId(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_ids_are_stable_hex_and_differ_by_row_and_record() {
+        let rec = Record { text: "{\"a\":1}", line: 1, offset: 0 };
+        let a = event_uid("f.json", &rec, 0);
+        assert_eq!(a.len(), 32);
+        assert!(a.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        assert_eq!(a, event_uid("f.json", &rec, 0));
+        assert_ne!(a, event_uid("f.json", &rec, 1));
+        assert_ne!(a, event_uid("g.json", &rec, 0));
+        let moved = Record { offset: 8, ..rec };
+        assert_ne!(a, event_uid("f.json", &moved, 0));
+    }
 }

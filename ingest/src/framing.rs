@@ -297,35 +297,9 @@ impl<R: BufRead> JsonValues<R> {
                     offset,
                 });
             }
-            let mut end = None;
-            for (i, &c) in avail.iter().enumerate() {
-                if c == b'\n' {
-                    self.line += 1;
-                }
-                if in_str {
-                    if esc {
-                        esc = false;
-                    } else if c == b'\\' {
-                        esc = true;
-                    } else if c == b'"' {
-                        in_str = false;
-                    }
-                    continue;
-                }
-                match c {
-                    b'"' => in_str = true,
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
-                        depth = depth.saturating_sub(1);
-                        if depth == 0 {
-                            end = Some(i + 1);
-                            break;
-                        }
-                    }
-                    _ => {}
-                }
-            }
+            let end = scan(avail, &mut depth, &mut in_str, &mut esc);
             let n = end.unwrap_or(avail.len());
+            self.line += memchr::memchr_iter(b'\n', &avail[..n]).count() as u64;
             if len + n <= self.max {
                 buf.extend_from_slice(&avail[..n]);
             } else if buf.len() < SAMPLE {
@@ -376,6 +350,53 @@ impl<R: BufRead> JsonValues<R> {
             offset,
         })
     }
+}
+
+/// Scan `buf` for the end of a JSON value, carrying the bracket depth and
+/// string state across calls. Returns the length up to and including the
+/// closing bracket, or `None` when the value goes on past `buf`.
+///
+/// # Time complexity
+///
+/// Linear in `buf`; string contents are skipped with `memchr2`, which is
+/// what makes framing cheap next to parsing.
+fn scan(buf: &[u8], depth: &mut usize, in_str: &mut bool, esc: &mut bool) -> Option<usize> {
+    let mut i = 0;
+    while i < buf.len() {
+        if *esc {
+            *esc = false;
+            i += 1;
+            continue;
+        }
+        if *in_str {
+            match memchr::memchr2(b'"', b'\\', &buf[i..]) {
+                None => return None,
+                Some(k) => {
+                    i += k;
+                    if buf[i] == b'\\' {
+                        *esc = true;
+                    } else {
+                        *in_str = false;
+                    }
+                    i += 1;
+                    continue;
+                }
+            }
+        }
+        match buf[i] {
+            b'"' => *in_str = true,
+            b'{' | b'[' => *depth += 1,
+            b'}' | b']' => {
+                *depth = depth.saturating_sub(1);
+                if *depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 #[cfg(test)]
@@ -432,7 +453,11 @@ mod tests {
                     reason,
                     "record of 5000 bytes exceeds the limit of 256 bytes"
                 );
-                assert_eq!(sample.len(), 4097, "4 KiB shown plus one byte that says it was cut");
+                assert_eq!(
+                    sample.len(),
+                    4097,
+                    "4 KiB shown plus one byte that says it was cut"
+                );
                 assert_eq!(*line, 2);
             }
             other => panic!("{other:?}"),
@@ -461,6 +486,18 @@ mod tests {
             array.iter().map(text).collect::<Vec<_>>(),
             ["{\"a\":1}", "{\"a\":[2]}"]
         );
+    }
+
+    #[test]
+    fn values_split_across_reads_keep_string_and_escape_state() {
+        // A tiny buffer makes every value cross many reads, escapes included.
+        let input = b"{\"a\": \"x\\\"}{\\\\\"}\n{\"b\": [\"]\"]}";
+        let r = std::io::BufReader::with_capacity(3, &input[..]);
+        let mut l = JsonValues::new(r, 1 << 20);
+        let f: Vec<Frame> = std::iter::from_fn(|| l.next_frame().expect("io")).collect();
+        let texts: Vec<&str> = f.iter().map(text).collect();
+        assert_eq!(texts, ["{\"a\": \"x\\\"}{\\\\\"}", "{\"b\": [\"]\"]}"]);
+        assert!(matches!(f[1], Frame::Record { line: 2, .. }));
     }
 
     #[test]
