@@ -91,12 +91,7 @@ enum Naming {
 /// A shape error when the record is not an object or has no `EventID`, a
 /// value error when `EventID` is not a non-negative integer.
 pub(crate) fn flat<'v>(v: &'v Val<'_>, sentinel: bool) -> Result<Event<'v>, DecodeError> {
-    let Val::Obj(members) = v else {
-        return Err(DecodeError::shape(format!(
-            "expected a JSON object, found {}",
-            v.kind()
-        )));
-    };
+    let members = record(v)?;
     let raw_id = v
         .get("EventID")
         .or_else(|| v.get("EventId"))
@@ -109,7 +104,7 @@ pub(crate) fn flat<'v>(v: &'v Val<'_>, sentinel: bool) -> Result<Event<'v>, Deco
             "EventData" | "UserData" if matches!(x, Val::Obj(_)) => {
                 children(&mut ev.fields, k, x, Naming::Leaf)
             }
-            _ => member(&mut ev.fields, "", k.as_ref(), x, Naming::Dotted),
+            _ => member(&mut ev.fields, "", k, x, Naming::Dotted),
         }
     }
     if sentinel {
@@ -147,53 +142,63 @@ fn sentinel_aliases(ev: &mut Event<'_>) {
 /// A shape error naming what is missing (`Event`, `Event.System`,
 /// `Event.System.EventID`), a value error for a bad `EventID`.
 pub(crate) fn nested<'v>(v: &'v Val<'_>) -> Result<Event<'v>, DecodeError> {
-    let Val::Obj(top) = v else {
-        return Err(DecodeError::shape(format!(
-            "expected a JSON object, found {}",
-            v.kind()
-        )));
-    };
+    let top = record(v)?;
     let event = v
         .get("Event")
         .ok_or_else(|| DecodeError::shape("the record has no Event object"))?;
-    let Val::Obj(parts) = event else {
-        let kind = event.kind();
-        return Err(DecodeError::shape(format!(
-            "Event is {kind}, not an object"
-        )));
-    };
+    let parts = members(event, "Event")?;
     let system = event
         .get("System")
         .ok_or_else(|| DecodeError::shape("Event has no System object"))?;
-    let Val::Obj(sys) = system else {
-        let kind = system.kind();
-        return Err(DecodeError::shape(format!(
-            "Event.System is {kind}, not an object"
-        )));
-    };
+    let sys = members(system, "Event.System")?;
     let raw_id = system
         .get("EventID")
         .ok_or_else(|| DecodeError::shape("Event.System has no EventID"))?;
+
     let mut ev = Event::new(event_id(raw_id)?, sys.len() + 32);
     for (k, x) in sys {
         match k.as_ref() {
             "EventID" => ev.push_event_id(x),
-            _ => member(&mut ev.fields, "", k.as_ref(), x, Naming::Leaf),
+            _ => member(&mut ev.fields, "", k, x, Naming::Leaf),
         }
     }
     for (k, x) in parts {
         match k.as_ref() {
             "System" | "#attributes" => {}
             "EventData" | "UserData" => children(&mut ev.fields, k, x, Naming::Leaf),
-            _ => member(&mut ev.fields, "", k.as_ref(), x, Naming::Dotted),
+            _ => member(&mut ev.fields, "", k, x, Naming::Dotted),
         }
     }
     for (k, x) in top {
         if k != "Event" && k != "Event_attributes" {
-            member(&mut ev.fields, "", k.as_ref(), x, Naming::Dotted);
+            member(&mut ev.fields, "", k, x, Naming::Dotted);
         }
     }
     Ok(ev)
+}
+
+type Members<'v, 'a> = &'v [(Cow<'a, str>, Val<'a>)];
+
+/// The members of a whole record, which must be an object.
+fn record<'v, 'a>(v: &'v Val<'a>) -> Result<Members<'v, 'a>, DecodeError> {
+    match v {
+        Val::Obj(m) => Ok(m),
+        other => Err(DecodeError::shape(format!(
+            "expected a JSON object, found {}",
+            other.kind()
+        ))),
+    }
+}
+
+/// The members of the part `what` of a record, which must be an object.
+fn members<'v, 'a>(v: &'v Val<'a>, what: &str) -> Result<Members<'v, 'a>, DecodeError> {
+    match v {
+        Val::Obj(m) => Ok(m),
+        other => Err(DecodeError::shape(format!(
+            "{what} is {}, not an object",
+            other.kind()
+        ))),
+    }
 }
 
 /// EventID as a number: `4624`, `"4624"` or
