@@ -557,10 +557,17 @@ fn zeek_json_conn_row_by_hand() {
 
 #[test]
 fn zeek_json_dotted_keys_iso_time_and_path() {
-    let text = r#"{"_path":"ssh","ts":"2018-03-24T17:15:21.608646Z","uid":"Cs","id.orig_h":"::ffff:192.0.2.7","id.orig_p":5000,"id.resp_h":"192.0.2.8","id.resp_p":22,"auth_success":false,"auth_attempts":3,"direction":"INBOUND"}
-{"ts":1.0,"uid":"Cq","id.orig_h":"192.0.2.1","conn_state":"S0"}
-{"_path":"x509","ts":1.0,"certificate.serial":"0A","san.dns":["a.example","b.example"]}
-"#;
+    let text = concat!(
+        r#"{"_path":"ssh","ts":"2018-03-24T17:15:21.608646Z","uid":"Cs","#,
+        r#""id.orig_h":"::ffff:192.0.2.7","id.orig_p":5000,"id.resp_h":"192.0.2.8","#,
+        r#""id.resp_p":22,"auth_success":false,"auth_attempts":3,"direction":"INBOUND"}"#,
+        "\n",
+        r#"{"ts":1.0,"uid":"Cq","id.orig_h":"192.0.2.1","conn_state":"S0"}"#,
+        "\n",
+        r#"{"_path":"x509","ts":1.0,"certificate.serial":"0A","#,
+        r#""san.dns":["a.example","b.example"]}"#,
+        "\n",
+    );
     let d = decode_text(text, None);
     assert_eq!(d.format, Some(Format::ZeekJson));
     d.no_dead_letters("inline json");
@@ -817,12 +824,16 @@ fn vpc_panther_scenario_headerless_v2() {
 }
 
 /// BH-25: the default v2 header, NODATA and SKIPDATA records, IPv6.
-const BH25: &str = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status
-2 123456789012 eni-0a1b2c3d4e5f60718 - - - - - - - 1431280876 1431280934 - NODATA
-2 123456789012 eni-0a1b2c3d4e5f60718 - - - - - - - 1431280876 1431280934 - SKIPDATA
-2 123456789012 eni-0a1b2c3d4e5f60718 2001:db8::10 2001:db8::20 49152 443 6 10 8400 1431280876 1431280934 ACCEPT OK
-2 123456789012 eni-0a1b2c3d4e5f60718 192.0.2.10 198.51.100.20 49761 3389 6 20 4249 1431280876 1431280934 REJECT OK
-";
+const BH25: &str = concat!(
+    "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes ",
+    "start end action log-status\n",
+    "2 123456789012 eni-0a1b2c3d4e5f60718 - - - - - - - 1431280876 1431280934 - NODATA\n",
+    "2 123456789012 eni-0a1b2c3d4e5f60718 - - - - - - - 1431280876 1431280934 - SKIPDATA\n",
+    "2 123456789012 eni-0a1b2c3d4e5f60718 2001:db8::10 2001:db8::20 49152 443 6 10 8400 ",
+    "1431280876 1431280934 ACCEPT OK\n",
+    "2 123456789012 eni-0a1b2c3d4e5f60718 192.0.2.10 198.51.100.20 49761 3389 6 20 4249 ",
+    "1431280876 1431280934 REJECT OK\n",
+);
 
 #[test]
 fn bh25_vpc_nodata_skipdata_and_ipv6() {
@@ -868,9 +879,11 @@ fn bh25_vpc_nodata_skipdata_and_ipv6() {
 
 #[test]
 fn bh25_vpc_fields_are_read_by_header_name() {
-    let text = "start end srcaddr dstaddr dstport srcport action protocol flow-direction pkt-src-aws-service log-status bytes
-1431280876 1431280934 192.0.2.10 198.51.100.20 443 49761 ACCEPT 17 egress S3 OK 99
-";
+    let text = concat!(
+        "start end srcaddr dstaddr dstport srcport action protocol flow-direction ",
+        "pkt-src-aws-service log-status bytes\n",
+        "1431280876 1431280934 192.0.2.10 198.51.100.20 443 49761 ACCEPT 17 egress S3 OK 99\n",
+    );
     let d = decode_text(text, None);
     assert_eq!(d.format, Some(Format::VpcFlow));
     d.no_dead_letters("custom order");
@@ -888,12 +901,15 @@ fn bh25_vpc_fields_are_read_by_header_name() {
 
 #[test]
 fn vpc_wrong_shapes_are_dead_letters_with_reasons() {
-    let text = "2 123456789012 eni-0a1b2c3d4e5f60718 192.0.2.10 198.51.100.20 49761 3389 6 20 4249
-2 123456789012 eni-0a1b2c3d4e5f60718 192.0.2.10 198.51.100.20 http 3389 6 20 4249 1431280876 1431280934 ACCEPT OK
-2 123456789012 eni-0a1b2c3d4e5f60718 192.0.2.999 198.51.100.20 1 3389 6 20 4249 1431280876 1431280934 ACCEPT OK
-srcaddr dstaddr action
-192.0.2.1 192.0.2.2 ACCEPT extra
-";
+    let text = concat!(
+        "2 123456789012 eni-0a1b2c3d4e5f60718 192.0.2.10 198.51.100.20 49761 3389 6 20 4249\n",
+        "2 123456789012 eni-0a1b2c3d4e5f60718 192.0.2.10 198.51.100.20 http 3389 6 20 4249 ",
+        "1431280876 1431280934 ACCEPT OK\n",
+        "2 123456789012 eni-0a1b2c3d4e5f60718 192.0.2.999 198.51.100.20 1 3389 6 20 4249 ",
+        "1431280876 1431280934 ACCEPT OK\n",
+        "srcaddr dstaddr action\n",
+        "192.0.2.1 192.0.2.2 ACCEPT extra\n",
+    );
     let d = decode_text(text, Some(Format::VpcFlow));
     let reasons: Vec<(u64, &str)> = d.dead.iter().map(|x| (x.line, x.reason.as_str())).collect();
     assert_eq!(

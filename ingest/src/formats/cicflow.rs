@@ -206,37 +206,37 @@ impl<'a> Flow<'a> {
         let mut f = Flow::default();
         for ((name, col), raw) in h.names.iter().zip(&h.cols).zip(values) {
             let v = raw.trim();
-            let Some(col) = col else { continue };
-            if v.is_empty() {
-                continue;
-            }
-            match col {
-                Col::FlowId => f.flow_id = Some(v),
-                Col::SrcIp | Col::DstIp => {
-                    if vigil_schemas::parse_ip(v).is_none() {
-                        let detail = format!("{v:?} is not an IP address");
-                        return Err(DecodeError::value(name, detail));
-                    }
-                    match col {
-                        Col::SrcIp => f.src_ip = Some(v),
-                        _ => f.dst_ip = Some(v),
-                    }
-                }
-                Col::Timestamp => {
-                    let (t, quality) = local_time(v, tz).ok_or_else(|| {
-                        DecodeError::value(name, format!("{v:?} is not a CICFlowMeter time"))
-                    })?;
-                    f.time = Some((t, quality, v));
-                }
-                _ => match vigil_schemas::parse_int(v) {
-                    Some(n) => f.ints.push((*col, n)),
-                    None => {
-                        return Err(DecodeError::value(name, format!("{v:?} is not a number")));
-                    }
-                },
+            if let Some(col) = col
+                && !v.is_empty()
+            {
+                f.take(name, *col, v, tz)?;
             }
         }
         Ok(f)
+    }
+
+    /// Check and keep one mapped value.
+    fn take(&mut self, name: &str, col: Col, v: &'a str, tz: Tz) -> Result<(), DecodeError> {
+        let bad = |what: &str| DecodeError::value(name, format!("{v:?} is not {what}"));
+        match col {
+            Col::FlowId => self.flow_id = Some(v),
+            Col::SrcIp | Col::DstIp => {
+                vigil_schemas::parse_ip(v).ok_or_else(|| bad("an IP address"))?;
+                match col {
+                    Col::SrcIp => self.src_ip = Some(v),
+                    _ => self.dst_ip = Some(v),
+                }
+            }
+            Col::Timestamp => {
+                let (t, quality) = local_time(v, tz).ok_or_else(|| bad("a CICFlowMeter time"))?;
+                self.time = Some((t, quality, v));
+            }
+            _ => {
+                let n = vigil_schemas::parse_int(v).ok_or_else(|| bad("a number"))?;
+                self.ints.push((col, n));
+            }
+        }
+        Ok(())
     }
 
     fn int(&self, col: Col) -> Option<i64> {
@@ -286,6 +286,17 @@ fn emit(f: &Flow<'_>, h: &Header, values: &[Cow<'_, str>], rec: &Record<'_>, out
     net::severity(&mut row, 1);
     net::traffic(&mut row);
     times(&mut row, f);
+    endpoints(&mut row, f);
+    net::packets(&mut row, f.int(Col::FwdPackets), f.int(Col::BwdPackets));
+    net::bytes(&mut row, f.int(Col::FwdBytes), f.int(Col::BwdBytes));
+    for ((name, col), v) in h.names.iter().zip(&h.cols).zip(values) {
+        if col.is_none() && !v.is_empty() {
+            row.unmapped(name, v);
+        }
+    }
+}
+
+fn endpoints(row: &mut Row<'_>, f: &Flow<'_>) {
     row.opt_str(Field::ConnectionInfoUid, f.flow_id);
     if let Some(ip) = f.src_ip {
         row.ip(Field::SrcEndpointIp, ip);
@@ -300,14 +311,7 @@ fn emit(f: &Flow<'_>, h: &Header, values: &[Cow<'_, str>], rec: &Record<'_>, out
         row.int(Field::DstEndpointPort, p);
     }
     if let Some(p) = f.int(Col::Protocol) {
-        net::set_protocol_num(&mut row, p);
-    }
-    net::packets(&mut row, f.int(Col::FwdPackets), f.int(Col::BwdPackets));
-    net::bytes(&mut row, f.int(Col::FwdBytes), f.int(Col::BwdBytes));
-    for ((name, col), v) in h.names.iter().zip(&h.cols).zip(values) {
-        if col.is_none() && !v.is_empty() {
-            row.unmapped(name, v);
-        }
+        net::set_protocol_num(row, p);
     }
 }
 

@@ -83,12 +83,7 @@ impl Decoder for Eve {
             return Err(DecodeError::shape("suricata eve record has no event_type"));
         };
         let stamp = m.get("timestamp").and_then(Value::as_str);
-        let time = match stamp {
-            Some(t) => Some(eve_time(t).ok_or_else(|| {
-                DecodeError::value("timestamp", format!("{t:?} is not an EVE timestamp"))
-            })?),
-            None => None,
-        };
+        let time = stamp.map(record_time).transpose()?;
 
         let network = NETWORK_EVENTS.contains(&kind);
         let class = if network {
@@ -108,6 +103,11 @@ impl Decoder for Eve {
         flatten_into(&mut row, &v, &[]);
         Ok(())
     }
+}
+
+fn record_time(text: &str) -> Result<DateTime<Utc>, DecodeError> {
+    eve_time(text)
+        .ok_or_else(|| DecodeError::value("timestamp", format!("{text:?} is not an EVE timestamp")))
 }
 
 /// EVE's `2011-08-12T14:52:57.716360+0200`, or any RFC 3339 form.
@@ -190,21 +190,16 @@ fn by_event(row: &mut Row<'_>, m: &Map<String, Value>, kind: &str) {
     if let Some(h) = m.get("http") {
         http(row, h);
     }
-    if let Some(t) = m.get("tls") {
-        row.opt_str(Field::TlsSni, t.get("sni").and_then(Value::as_str));
-        row.opt_str(Field::TlsVersion, t.get("version").and_then(Value::as_str));
-        row.opt_str(
-            Field::TlsCertificateSubject,
-            t.get("subject").and_then(Value::as_str),
-        );
-    }
-    if let Some(q) = m.get("quic") {
-        row.opt_str(Field::TlsSni, q.get("sni").and_then(Value::as_str));
-        row.opt_str(
-            Field::HttpRequestUserAgent,
-            q.get("ua").and_then(Value::as_str),
-        );
-    }
+    tls(row, m);
+}
+
+fn tls(row: &mut Row<'_>, m: &Map<String, Value>) {
+    let s = |obj: &str, k: &str| m.get(obj).and_then(|o| o.get(k)).and_then(Value::as_str);
+    row.opt_str(Field::TlsSni, s("tls", "sni"));
+    row.opt_str(Field::TlsVersion, s("tls", "version"));
+    row.opt_str(Field::TlsCertificateSubject, s("tls", "subject"));
+    row.opt_str(Field::TlsSni, s("quic", "sni"));
+    row.opt_str(Field::HttpRequestUserAgent, s("quic", "ua"));
 }
 
 /// Suricata severity (1 highest) as OCSF severity.
