@@ -50,7 +50,20 @@
 //! Every row, of either class, also carries every field of the event in
 //! `unmapped`, values as written (so `IpAddress` `-` stays visible to
 //! Sigma), with `EventID` as plain decimal text and its qualifiers apart
-//! in `EventID_Qualifiers`. NXLog's `Message` goes to `message`.
+//! in `EventID_Qualifiers`. NXLog's `Message` goes to `message`. Because
+//! `-` is null in the columns, a correlation grouped by `src_endpoint_ip`
+//! does not pool local logons (edge case BH-20); one grouped by the raw
+//! `IpAddress` sees `-`.
+//!
+//! Time: EVTX `TimeCreated/@SystemTime` (100 ns, kept to the µs), Sentinel
+//! `TimeGenerated`, NXLog `@timestamp` (UTC, stamped by the shipper within
+//! a second of the event) or else `EventTime`, which NXLog writes without
+//! a zone in the agent's local time and is read in the configured zone.
+//!
+//! Known limits: unnamed `<Data>` elements (classic providers) come out as
+//! `Data.0`, `Data.1`, ..., so a Sigma rule on `Data` finds nothing until
+//! the rule engine joins them; GUIDs are kept as the source wrote them
+//! (the evtx crate braces and lower-cases them, NXLog upper-cases them).
 
 mod auth;
 mod known;
