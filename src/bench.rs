@@ -5,7 +5,8 @@
 //! as `replay`, without enrichment or the lake, so the figure is the
 //! decoder's own. Peak memory is the process high-water mark.
 
-use std::io::{BufReader, Cursor, Read};
+use std::io::{Cursor, Read};
+use std::sync::Arc;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -42,7 +43,7 @@ pub fn decode(a: DecodeArgs) -> anyhow::Result<()> {
         "file", "format", "MB", "records", "MB/s", "events/s"
     );
     for path in source::expand(&a.paths)? {
-        let bytes = load(&path)?;
+        let bytes: Arc<[u8]> = load(&path)?.into();
         let (mut records, mut rows, mut used) = (0u64, 0u64, None);
         let start = Instant::now();
         for _ in 0..a.repeat {
@@ -83,17 +84,15 @@ fn load(path: &PathBuf) -> anyhow::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-fn memory_input(path: &std::path::Path, bytes: &[u8]) -> Input {
+fn memory_input(path: &std::path::Path, bytes: &Arc<[u8]>) -> Input {
     let head = bytes[..bytes.len().min(source::SNIFF_BYTES)].to_vec();
     Input {
         name: path.display().to_string(),
         id: path.display().to_string(),
         mtime: chrono::Utc::now(),
         head,
-        reader: Box::new(BufReader::with_capacity(
-            256 * 1024,
-            Cursor::new(bytes.to_vec()),
-        )),
+        // N.B. `Cursor` is its own `BufRead`: no copy before framing.
+        reader: Box::new(Cursor::new(bytes.clone())),
         gzip: false,
         path: None,
     }
