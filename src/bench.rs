@@ -6,8 +6,8 @@
 //! decoder's own. Peak memory is the process high-water mark.
 
 use std::io::{Cursor, Read};
-use std::sync::Arc;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;

@@ -6,27 +6,41 @@
 //! so criterion prints MB/s.
 
 use std::io::Cursor;
-use std::sync::Arc;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use vigil_ingest::read::{Output, ReadOptions, read_input};
 use vigil_ingest::source::Input;
 
 const FAMILIES: &[(&str, &str)] = &[
-    ("windows-json", "auth/windows_json/empire_shell_rubeus_asktgt_ptt_2020-09-21223848.json"),
+    (
+        "windows-json",
+        "auth/windows_json/empire_shell_rubeus_asktgt_ptt_2020-09-21223848.json",
+    ),
     ("okta", "labeled/panther_rule_tests/okta_systemlog.jsonl"),
-    ("entra", "labeled/panther_rule_tests/azure_signin_and_audit.jsonl"),
-    ("cloudtrail", "auth/aws_cloudtrail/ec2_proxy_s3_exfiltration_2020-09-14011940.json"),
+    (
+        "entra",
+        "labeled/panther_rule_tests/azure_signin_and_audit.jsonl",
+    ),
+    (
+        "cloudtrail",
+        "auth/aws_cloudtrail/ec2_proxy_s3_exfiltration_2020-09-14011940.json",
+    ),
     ("syslog", "auth/linux_sshd/loghub_OpenSSH_2k.log"),
-    ("zeek-json", "network/zeek_json/apt29_day1_combined_zeek.log"),
+    (
+        "zeek-json",
+        "network/zeek_json/apt29_day1_combined_zeek.log",
+    ),
     ("zeek-tsv", "network/zeek_tsv/wrccdc2018/rdp.log"),
     ("cicflow", "labeled/cicids2017_improved/BENIGN_2500.csv"),
     ("evtx", "auth/evtx/chainsaw_security_sample.evtx"),
 ];
 
 fn shared(rel: &str) -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data").join(rel);
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data")
+        .join(rel);
     assert!(p.exists(), "bench data missing: {}", p.display());
     p
 }

@@ -250,10 +250,17 @@ mod tests {
 
     #[test]
     fn event_ids_are_stable_hex_and_differ_by_row_and_record() {
-        let rec = Record { text: "{\"a\":1}", line: 1, offset: 0 };
+        let rec = Record {
+            text: "{\"a\":1}",
+            line: 1,
+            offset: 0,
+        };
         let a = event_uid("f.json", &rec, 0);
         assert_eq!(a.len(), 32);
-        assert!(a.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        assert!(
+            a.bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        );
         assert_eq!(a, event_uid("f.json", &rec, 0));
         assert_ne!(a, event_uid("f.json", &rec, 1));
         assert_ne!(a, event_uid("g.json", &rec, 0));

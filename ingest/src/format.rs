@@ -137,10 +137,10 @@ pub fn classify_json(v: &Value) -> Format {
     if let Some(Value::Array(recs)) = v.get("Records") {
         return recs.first().map_or(Format::CloudTrail, classify_json);
     }
-    if let Some(Value::Array(vals)) = v.get("value") {
-        if let Some(first) = vals.first() {
-            return classify_json(first);
-        }
+    if let Some(Value::Array(vals)) = v.get("value")
+        && let Some(first) = vals.first()
+    {
+        return classify_json(first);
     }
     if v.pointer("/Event/System").is_some() {
         return Format::WindowsEvtxJson;

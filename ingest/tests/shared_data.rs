@@ -31,7 +31,10 @@ fn options() -> ReadOptions {
         .expect("constant")
         .with_timezone(&chrono::Utc);
     ReadOptions {
-        decode: DecodeConfig { reference_time: reference, ..DecodeConfig::default() },
+        decode: DecodeConfig {
+            reference_time: reference,
+            ..DecodeConfig::default()
+        },
         ..ReadOptions::default()
     }
 }
@@ -56,7 +59,11 @@ fn replay(path: &Path) -> FileCounts {
         Output::Batch(c, b) => *rows.entry(c.name()).or_default() += b.num_rows() as u64,
         Output::DeadLetter(d) => dead.push(format!("{}:{}: {}", d.line, d.offset, d.reason)),
     });
-    FileCounts { format: format.map_or("unknown", |f| f.name()).to_string(), rows, dead }
+    FileCounts {
+        format: format.map_or("unknown", |f| f.name()).to_string(),
+        rows,
+        dead,
+    }
 }
 
 fn table() -> String {
@@ -65,10 +72,19 @@ fn table() -> String {
     let files = source::expand(&dirs).expect("list shared data");
     let mut out = String::from("# file\tformat\trows per class\tdead letters\n");
     for f in files {
-        let rel = f.strip_prefix(&root).expect("under root").display().to_string();
+        let rel = f
+            .strip_prefix(&root)
+            .expect("under root")
+            .display()
+            .to_string();
         let c = replay(&f);
         let rows: Vec<String> = c.rows.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        out.push_str(&format!("{rel}\t{}\t{}\t{}\n", c.format, rows.join(","), c.dead.len()));
+        out.push_str(&format!(
+            "{rel}\t{}\t{}\t{}\n",
+            c.format,
+            rows.join(","),
+            c.dead.len()
+        ));
         for d in &c.dead {
             out.push_str(&format!("#   {rel} {d}\n"));
         }
@@ -107,7 +123,11 @@ fn every_dead_letter_says_what_was_wrong() {
     for f in source::expand(&dirs).expect("list") {
         for d in replay(&f).dead {
             let reason = d.splitn(2, ": ").nth(1).unwrap_or("");
-            assert!(reason.len() > 10, "{}: vague dead-letter reason {d:?}", f.display());
+            assert!(
+                reason.len() > 10,
+                "{}: vague dead-letter reason {d:?}",
+                f.display()
+            );
             assert!(!reason.contains("not built yet"), "{}: {d}", f.display());
         }
     }

@@ -9,11 +9,16 @@ use vigil_sink::lake::LakeWriter;
 use vigil_sink::sql::{lake_context, query};
 
 fn us(s: &str) -> i64 {
-    DateTime::parse_from_rfc3339(s).expect("constant").timestamp_micros()
+    DateTime::parse_from_rfc3339(s)
+        .expect("constant")
+        .timestamp_micros()
 }
 
 fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime")
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
 }
 
 /// Edge case BH-08: "never expires" (9999-12-31) and FILETIME zero
@@ -29,7 +34,8 @@ fn far_past_and_future_timestamps_round_trip() {
         r.time_us(Field::DeviceLastSeenTime, us(seen));
     }
     let mut lake = LakeWriter::create(dir.path(), "t").expect("lake");
-    lake.write(Class::DevicePosture, &b.finish()).expect("write");
+    lake.write(Class::DevicePosture, &b.finish())
+        .expect("write");
     lake.finish().expect("finish");
 
     let rt = rt();
@@ -41,7 +47,10 @@ fn far_past_and_future_timestamps_round_trip() {
     assert_eq!(col.value(1), us("1601-01-01T00:00:00Z"));
     let future = "select count(*) from device_posture where device_last_seen_time > now()";
     let n = rt.block_on(query(&ctx, future)).expect("query");
-    let n = n[0].column(0).as_primitive::<arrow::datatypes::Int64Type>().value(0);
+    let n = n[0]
+        .column(0)
+        .as_primitive::<arrow::datatypes::Int64Type>()
+        .value(0);
     assert_eq!(n, 1);
 }
 
@@ -51,18 +60,26 @@ fn far_past_and_future_timestamps_round_trip() {
 fn batches_split_into_hour_partitions() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut b = BatchBuilder::new(Class::Authentication);
-    for t in ["2020-10-22T08:59:59Z", "2020-10-22T09:00:00Z", "2020-10-22T08:30:00Z"] {
+    for t in [
+        "2020-10-22T08:59:59Z",
+        "2020-10-22T09:00:00Z",
+        "2020-10-22T08:30:00Z",
+    ] {
         let mut r = b.row();
         r.time_us(Field::Time, us(t));
         r.str(Field::UserName, t);
     }
     let mut lake = LakeWriter::create(dir.path(), "t").expect("lake");
-    lake.write(Class::Authentication, &b.finish()).expect("write");
+    lake.write(Class::Authentication, &b.finish())
+        .expect("write");
     let stats = lake.finish().expect("finish");
     assert_eq!(stats.files, 2);
     let base = dir.path().join("authentication/date=2020-10-22");
     for (hour, rows) in [("hour=08", 2), ("hour=09", 1)] {
-        let files: Vec<_> = std::fs::read_dir(base.join(hour)).expect("dir").flatten().collect();
+        let files: Vec<_> = std::fs::read_dir(base.join(hour))
+            .expect("dir")
+            .flatten()
+            .collect();
         assert_eq!(files.len(), 1);
         let name = files[0].file_name().to_string_lossy().into_owned();
         assert!(name.ends_with(".parquet"), "{name}");
@@ -89,7 +106,8 @@ fn unmapped_is_indexable_by_key_in_sql() {
         r.unmapped("ServiceName", "sysmonsvc");
     }
     let mut lake = LakeWriter::create(dir.path(), "t").expect("lake");
-    lake.write(Class::Authentication, &b.finish()).expect("write");
+    lake.write(Class::Authentication, &b.finish())
+        .expect("write");
     lake.finish().expect("finish");
     let rt = rt();
     let ctx = rt.block_on(lake_context(dir.path())).expect("ctx");
