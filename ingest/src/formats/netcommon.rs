@@ -1,11 +1,6 @@
 //! Small pieces the network decoders share (Zeek, Suricata, VPC flow logs,
 //! CICFlowMeter): IANA protocol numbers and names, exact decimal epoch
 //! seconds, and the OCSF activity and action values they all set.
-//!
-//! N.B. this module is declared from `formats/zeek.rs` with a `#[path]`
-//! attribute because `formats/mod.rs` belongs to another part of the tree;
-//! it moves to a plain `pub mod netcommon;` there when that file is next
-//! edited.
 
 use vigil_schemas::{Field, Row};
 

@@ -68,7 +68,6 @@
 mod auth;
 mod known;
 mod shape;
-mod value;
 
 use chrono::offset::LocalResult;
 use chrono::{DateTime, NaiveDateTime, TimeDelta, TimeZone, Utc};
@@ -121,7 +120,7 @@ struct When<'e> {
 
 impl Decoder for Windows {
     fn decode(&mut self, rec: &Record<'_>, out: &mut Emitter) -> Result<(), DecodeError> {
-        let v = value::parse(rec.text)?;
+        let v = super::jsonval::parse_all(rec.text)?;
         let ev = match self.shape {
             Shape::Flat => shape::flat(&v, false)?,
             Shape::Sentinel => shape::flat(&v, true)?,

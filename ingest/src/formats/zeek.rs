@@ -40,9 +40,9 @@ use crate::formats::util::parse_json;
 mod map;
 mod tsv;
 
-// N.B. shared by all network decoders; see the module's own note.
-#[path = "netcommon.rs"]
-pub(crate) mod netcommon;
+// N.B. shared by all network decoders, declared in formats/mod.rs; named
+// here too so their `zeek::netcommon` paths keep working.
+pub(crate) use super::netcommon;
 
 use map::{Entry, Val};
 

@@ -19,8 +19,8 @@
 
 use std::borrow::Cow;
 
-use super::value::Val;
 use crate::decode::DecodeError;
+use crate::formats::jsonval::Val;
 
 /// Field name or value text, borrowed from the parsed record where it can.
 pub(crate) type Text<'v> = Cow<'v, str>;
@@ -236,10 +236,20 @@ fn walk<'v>(out: &mut Vec<(Text<'v>, Text<'v>)>, name: Text<'v>, v: &'v Val<'_>,
         }
         Val::Obj(_) => children(out, &name, v, naming),
         scalar => {
-            if let Some(t) = scalar.text() {
+            if let Some(t) = scalar_text(scalar) {
                 out.push((name, t));
             }
         }
+    }
+}
+
+/// A scalar's text; fractional numbers as Rust writes them (`1`, not
+/// `1.0` as serde_json does), which is how this decoder has always
+/// written them.
+fn scalar_text<'v>(v: &'v Val<'_>) -> Option<Text<'v>> {
+    match v {
+        Val::Float(n) => Some(Cow::Owned(n.to_string())),
+        _ => v.text(),
     }
 }
 
@@ -310,8 +320,8 @@ fn attributes<'v>(out: &mut Vec<(Text<'v>, Text<'v>)>, elem: &str, attrs: &'v Va
 
 #[cfg(test)]
 mod tests {
-    use super::super::value::parse;
     use super::*;
+    use crate::formats::jsonval::parse_all as parse;
 
     fn pairs(ev: &Event<'_>) -> Vec<String> {
         ev.fields.iter().map(|(k, v)| format!("{k}={v}")).collect()
