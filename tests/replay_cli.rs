@@ -110,3 +110,45 @@ fn empty_classes_are_tables_too() {
     let n = sql_csv(dir.path(), "select count(*) from network_activity");
     assert_eq!(n, ["0"]);
 }
+
+#[test]
+fn stdin_and_gzip_files_in_nested_directories_are_read() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let okta =
+        shared("auth/okta/panther_scenario_okta-add-administrator_2_brute_force_logins.jsonl");
+    let text = std::fs::read(&okta).expect("read");
+    let nested = dir.path().join("in/a/b");
+    std::fs::create_dir_all(&nested).expect("mkdir");
+    let gz = Command::new("gzip")
+        .arg("-c")
+        .arg(&okta)
+        .output()
+        .expect("gzip is installed");
+    std::fs::write(nested.join("okta.log.gz"), gz.stdout).expect("write");
+    std::fs::write(dir.path().join("in/.hidden.jsonl"), &text).expect("write");
+    let out = dir.path().join("out");
+    replay(&[&dir.path().join("in")], &out, &[]);
+    // One gzip file found two levels down; the hidden file is skipped.
+    assert_eq!(summary(&out)["rows"]["authentication"], 10);
+    assert_eq!(summary(&out)["inputs"], 1);
+
+    let out2 = dir.path().join("out2");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(["replay", "-", "--out", &out2.display().to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("run vigil");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&text)
+        .expect("write");
+    assert!(child.wait().expect("wait").success());
+    assert_eq!(summary(&out2)["rows"]["authentication"], 10);
+    assert_eq!(summary(&out2)["per_format"]["okta"]["records"], 10);
+}
