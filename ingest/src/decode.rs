@@ -34,8 +34,9 @@ pub struct Record<'a> {
 /// - A record that is valid but carries no event (a Zeek `#` header, a
 ///   blank line) returns `Ok(())` with no row.
 /// - Every event kept: a record of the right format that is not one of the
-///   events the decoder maps to a class goes to [`Class::BaseEvent`]
-///   (`vigil_schemas::Class`) with its fields in `unmapped`.
+///   events the decoder maps to a class goes to
+///   [`Class::BaseEvent`](vigil_schemas::Class::BaseEvent) with its fields
+///   in `unmapped`.
 /// - A decoder never panics on input and never logs.
 pub trait Decoder: Send {
     /// Decode one record.

@@ -1,6 +1,6 @@
 //! Zeek logs, as TSV (the ASCII writer's default) or JSON.
 //!
-//! - TSV ([`tsv`]): a `#fields`/`#types` header block names the tab-separated
+//! - TSV (module `tsv`): a `#fields`/`#types` header block names the tab-separated
 //!   columns of the lines after it; the decoder keeps that header per input.
 //!   Escaping follows Zeek's writer exactly (edge case BH-23).
 //! - JSON: one object per line, the log named by `_path` (Zeek's own JSON
@@ -11,7 +11,7 @@
 //!   dots, and nested objects are joined with dots, so both encodings give
 //!   the same names. `ts` is epoch seconds or ISO 8601.
 //!
-//! Either way an entry becomes one row ([`map`]):
+//! Either way an entry becomes one row (module `map`):
 //! - conn, ssh, rdp, ntlm, kerberos, dns, http, ssl, smb_mapping, dce_rpc
 //!   and the other application-protocol logs (smb_files, ftp, smtp, ...)
 //!   are `network_activity` (OCSF 4001): endpoints from `id.*`, `uid` as the
