@@ -56,10 +56,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
 use vigil_schemas::{Class, Field, Row, parse_ip};
 
-use super::util::{as_text, flatten_into, parse_json, parse_time};
+use super::jsonval::{Val, flatten_into, parse, parse_time};
 use crate::decode::{DecodeConfig, DecodeError, Decoder, Record};
 use crate::emit::Emitter;
 
@@ -79,7 +78,7 @@ impl Decoder for CloudTrail {
         if wrapped && let Some(subs) = split_array(rec, "Records") {
             return decode_all(&subs, out);
         }
-        let v = parse_json(rec.text)?;
+        let v = parse(rec.text)?;
         Trail::read(&v)?.emit(rec, out);
         Ok(())
     }
@@ -90,7 +89,7 @@ fn decode_all(subs: &[Record<'_>], out: &mut Emitter) -> Result<(), DecodeError>
     let values = subs
         .iter()
         .enumerate()
-        .map(|(i, r)| parse_json(r.text).map_err(|e| in_element(e, "Records", i)))
+        .map(|(i, r)| parse(r.text).map_err(|e| in_element(e, "Records", i)))
         .collect::<Result<Vec<_>, _>>()?;
     let trails = values
         .iter()
@@ -162,22 +161,21 @@ type Stamp<'a> = (DateTime<Utc>, Cow<'a, str>);
 
 /// One CloudTrail event, checked.
 struct Trail<'a> {
-    v: &'a Value,
-    m: &'a Map<String, Value>,
+    v: &'a Val<'a>,
     name: &'a str,
     time: Option<Stamp<'a>>,
 }
 
 impl<'a> Trail<'a> {
-    fn read(v: &'a Value) -> Result<Self, DecodeError> {
-        let Value::Object(m) = v else {
+    fn read(v: &'a Val<'a>) -> Result<Self, DecodeError> {
+        if v.as_obj().is_none() {
             return Err(DecodeError::shape(
                 "expected a JSON object (a CloudTrail record)",
             ));
-        };
-        let name = match m.get("eventName") {
-            Some(Value::String(s)) if !s.trim().is_empty() => s.as_str(),
-            None | Some(Value::Null) => {
+        }
+        let name = match v.get("eventName") {
+            Some(Val::Str(s)) if !s.trim().is_empty() => s.as_ref(),
+            None | Some(Val::Null) => {
                 return Err(DecodeError::shape("cloudtrail record has no eventName"));
             }
             Some(other) => {
@@ -187,30 +185,26 @@ impl<'a> Trail<'a> {
                 ));
             }
         };
-        let time = Self::time(m)?;
-        Ok(Trail { v, m, name, time })
+        let time = Self::time(v)?;
+        Ok(Trail { v, name, time })
     }
 
     /// `eventTime`, else `@timestamp`; present but unreadable is an error.
-    fn time(m: &'a Map<String, Value>) -> Result<Option<Stamp<'a>>, DecodeError> {
+    fn time(v: &'a Val<'a>) -> Result<Option<Stamp<'a>>, DecodeError> {
         let found = ["eventTime", "@timestamp"]
             .into_iter()
-            .find_map(|k| Some((k, m.get(k).filter(|x| !x.is_null())?)));
+            .find_map(|k| Some((k, v.get(k).filter(|x| !x.is_null())?)));
         let Some((key, t)) = found else {
             return Ok(None);
         };
         match parse_time(t) {
-            Some(parsed) => Ok(Some((parsed, as_text(t).unwrap_or_default()))),
+            Some(parsed) => Ok(Some((parsed, t.text().unwrap_or_default()))),
             None => Err(DecodeError::value(key, format!("not a timestamp: {t}"))),
         }
     }
 
     fn str(&self, path: &[&str]) -> Option<&'a str> {
-        let mut cur = self.m.get(*path.first()?)?;
-        for k in &path[1..] {
-            cur = cur.get(k)?;
-        }
-        cur.as_str().filter(|s| !s.is_empty())
+        self.v.at(path)?.as_str().filter(|s| !s.is_empty())
     }
 
     fn emit(&self, rec: &Record<'_>, out: &mut Emitter) {
@@ -228,7 +222,7 @@ impl<'a> Trail<'a> {
                 row.opt_str(Field::ActorUserName, self.identity());
             }
         }
-        flatten_into(&mut row, self.v, &[]);
+        flatten_into(&mut row, self.v);
     }
 
     /// Fields every row carries, whatever its class.
@@ -326,13 +320,9 @@ impl<'a> Trail<'a> {
             "attributes",
             "mfaAuthenticated",
         ];
-        let mut cur = self.m.get(path[0])?;
-        for k in &path[1..] {
-            cur = cur.get(k)?;
-        }
-        match cur {
-            Value::Bool(b) => Some(*b),
-            Value::String(s) => vigil_schemas::parse_bool(s),
+        match self.v.at(&path)? {
+            Val::Bool(b) => Some(*b),
+            Val::Str(s) => vigil_schemas::parse_bool(s),
             _ => None,
         }
     }

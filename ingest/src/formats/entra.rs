@@ -69,7 +69,7 @@ use serde_json::{Map, Value};
 use vigil_schemas::{Class, Field, Row};
 
 use super::cloudtrail::{in_element, split_array};
-use super::util::{as_int, as_text, flatten_into, parse_json, parse_time};
+use super::jsonval::{Val, flatten_into, flatten_under, parse, parse_time};
 use crate::decode::{DecodeConfig, DecodeError, Decoder, Record};
 use crate::emit::Emitter;
 
@@ -88,13 +88,13 @@ pub fn decoder(_cfg: &DecodeConfig) -> Box<dyn Decoder> {
 
 impl Decoder for Entra {
     fn decode(&mut self, rec: &Record<'_>, out: &mut Emitter) -> Result<(), DecodeError> {
-        let v = parse_json(rec.text)?;
-        let Value::Object(m) = &v else {
+        let v = parse(rec.text)?;
+        if v.as_obj().is_none() {
             return Err(DecodeError::shape(
                 "expected a JSON object (an Entra sign-in or audit record)",
             ));
-        };
-        if let Some(key) = wrapper(m) {
+        }
+        if let Some(key) = wrapper(&v) {
             return decode_wrapped(rec, out, key);
         }
         Event::read(&v)?.emit(rec, out);
@@ -103,14 +103,15 @@ impl Decoder for Entra {
 }
 
 /// The wrapper key when `m` is a `records` / `value` list, not an event.
-fn wrapper(m: &Map<String, Value>) -> Option<&'static str> {
-    if m.contains_key("category") || m.contains_key("properties") {
+fn wrapper(v: &Val<'_>) -> Option<&'static str> {
+    if v.get("category").is_some() || v.get("properties").is_some() {
         return None;
     }
+    let objects = |a: &[Val<'_>]| a.iter().all(|x| x.as_obj().is_some());
     WRAPPERS
         .iter()
         .copied()
-        .find(|k| matches!(m.get(*k), Some(Value::Array(a)) if a.iter().all(Value::is_object)))
+        .find(|k| v.get(k).and_then(Val::as_arr).is_some_and(objects))
 }
 
 /// Check every element of the wrapper, then write them all.
@@ -123,7 +124,7 @@ fn decode_wrapped(rec: &Record<'_>, out: &mut Emitter, key: &str) -> Result<(), 
     let values = subs
         .iter()
         .enumerate()
-        .map(|(i, r)| parse_json(r.text).map_err(|e| in_element(e, key, i)))
+        .map(|(i, r)| parse(r.text).map_err(|e| in_element(e, key, i)))
         .collect::<Result<Vec<_>, _>>()?;
     let events = values
         .iter()
@@ -152,7 +153,7 @@ struct Event<'a> {
 }
 
 impl<'a> Event<'a> {
-    fn read(v: &'a Value) -> Result<Self, DecodeError> {
+    fn read(v: &'a Val<'a>) -> Result<Self, DecodeError> {
         let Some(view) = View::new(v) else {
             return Err(DecodeError::shape(
                 "expected a JSON object (an Entra sign-in or audit record)",
@@ -209,8 +210,14 @@ impl<'a> Event<'a> {
         row.opt_str(Field::MetadataUid, view.str(&["id"]));
         row.opt_str(Field::MetadataEventCode, view.str(&["operationName"]));
         row.str(Field::CloudProvider, "Azure");
-        let tenant = get_ci(view.top, "AADTenantId").or_else(|| view.get("tenantId"));
-        row.opt_str(Field::CloudAccountUid, tenant.and_then(as_text).as_deref());
+        let tenant = view
+            .v
+            .get_ci("AADTenantId")
+            .or_else(|| view.get("tenantId"));
+        row.opt_str(
+            Field::CloudAccountUid,
+            tenant.and_then(Val::text).as_deref(),
+        );
     }
 }
 
@@ -222,7 +229,7 @@ fn event_time(
     let Some((key, v)) = keys.iter().find_map(|k| Some((*k, view.get(k)?))) else {
         return Ok(None);
     };
-    let original = as_text(v).unwrap_or_default().into_owned();
+    let original = v.text().unwrap_or_default().into_owned();
     match parse_entra_time(v) {
         Some(t) => Ok(Some((t, original))),
         None => Err(DecodeError::value(key, format!("not a timestamp: {v}"))),
@@ -231,7 +238,7 @@ fn event_time(
 
 /// [`parse_time`], plus the US 12-hour form Azure Monitor sometimes writes
 /// (`11/14/2025 1:48:53 AM`, UTC).
-fn parse_entra_time(v: &Value) -> Option<DateTime<Utc>> {
+fn parse_entra_time(v: &Val<'_>) -> Option<DateTime<Utc>> {
     parse_time(v).or_else(|| {
         let s = v.as_str()?.trim();
         let t = NaiveDateTime::parse_from_str(s, "%m/%d/%Y %I:%M:%S %p").ok()?;
@@ -278,8 +285,8 @@ fn sign_in(row: &mut Row<'_>, view: &View<'_>) {
 }
 
 fn sign_in_status(row: &mut Row<'_>, view: &View<'_>) {
-    let code = view.at(&["status", "errorCode"]).and_then(as_int);
-    let code = code.or_else(|| view.get("resultType").and_then(as_int));
+    let code = view.at(&["status", "errorCode"]).and_then(Val::as_int);
+    let code = code.or_else(|| view.get("resultType").and_then(Val::as_int));
     let ok = match code {
         Some(c) => {
             row.str(Field::StatusCode, &c.to_string());
@@ -347,19 +354,20 @@ fn principal(row: &mut Row<'_>, view: &View<'_>) {
 
 /// City, country and coordinates of the sign-in.
 fn location(row: &mut Row<'_>, view: &View<'_>) {
-    let loc = match view.get("location") {
-        Some(Value::Object(m)) => Some(m),
-        _ => view.get("LocationDetails").and_then(Value::as_object),
+    let is_obj = |x: &&Val<'_>| x.as_obj().is_some();
+    let loc = match view.get("location").filter(is_obj) {
+        Some(m) => Some(m),
+        _ => view.get("LocationDetails").filter(is_obj),
     };
     let Some(loc) = loc else { return };
-    row.opt_str(Field::SrcEndpointLocationCity, str_at(loc, &["city"]));
-    if let Some(c) = str_at(loc, &["countryOrRegion"])
+    row.opt_str(Field::SrcEndpointLocationCity, loc.str_at(&["city"]));
+    if let Some(c) = loc.str_at(&["countryOrRegion"])
         && c.len() == 2
     {
         row.str(Field::SrcEndpointLocationCountry, &c.to_ascii_uppercase());
     }
     let coord = |k: &str| {
-        let v = at_ci(loc, &["geoCoordinates", k])?;
+        let v = loc.at_ci(&["geoCoordinates", k])?;
         v.as_f64().or_else(|| v.as_str()?.trim().parse().ok())
     };
     if let Some(lat) = coord("latitude") {
@@ -406,30 +414,37 @@ fn audit(row: &mut Row<'_>, view: &View<'_>) {
 
 /// The first `User` among the audit's target resources.
 fn target_user<'v>(view: &'v View<'_>) -> Option<&'v str> {
-    let Some(Value::Array(targets)) = view.get("targetResources") else {
+    let Some(Val::Arr(targets)) = view.get("targetResources") else {
         return None;
     };
     targets
         .iter()
-        .filter_map(Value::as_object)
-        .filter(|t| str_at(t, &["type"]).is_some_and(|k| k.eq_ignore_ascii_case("user")))
-        .find_map(|t| str_at(t, &["userPrincipalName"]).or_else(|| str_at(t, &["displayName"])))
+        .filter(|t| t.as_obj().is_some())
+        .filter(|t| {
+            t.str_at(&["type"])
+                .is_some_and(|k| k.eq_ignore_ascii_case("user"))
+        })
+        .find_map(|t| {
+            t.str_at(&["userPrincipalName"])
+                .or_else(|| t.str_at(&["displayName"]))
+        })
 }
 
 /// A record's fields, looked up in `properties` first, then at the top
 /// level, ignoring ASCII case. Null and empty text count as absent.
 struct View<'a> {
-    v: &'a Value,
-    top: &'a Map<String, Value>,
-    props: Option<&'a Map<String, Value>>,
+    /// The record, an object.
+    v: &'a Val<'a>,
+    /// `properties`, when it is an object.
+    props: Option<&'a Val<'a>>,
     /// Top-level text holding JSON (Sentinel dynamic columns), parsed.
-    dynamic: Vec<(&'a str, Value)>,
+    dynamic: Vec<(&'a str, Val<'a>)>,
 }
 
 impl<'a> View<'a> {
-    fn new(v: &'a Value) -> Option<Self> {
-        let top = v.as_object()?;
-        let props = top.get("properties").and_then(Value::as_object);
+    fn new(v: &'a Val<'a>) -> Option<Self> {
+        let top = v.as_obj()?;
+        let props = v.get("properties").filter(|p| p.as_obj().is_some());
         let dynamic = top
             .iter()
             .filter_map(|(k, x)| {
@@ -437,37 +452,27 @@ impl<'a> View<'a> {
                 if !(s.starts_with('{') || s.starts_with('[')) {
                     return None;
                 }
-                let parsed: Value = serde_json::from_str(s).ok()?;
-                Some((k.as_str(), parsed))
+                Some((k.as_ref(), parse(s).ok()?))
             })
             .collect();
-        Some(View {
-            v,
-            top,
-            props,
-            dynamic,
-        })
+        Some(View { v, props, dynamic })
     }
 
     /// A field by name: `properties` first, then the top level.
-    fn get(&self, key: &str) -> Option<&Value> {
-        let present = |x: &&Value| !matches!(x, Value::Null) && x.as_str() != Some("");
-        if let Some(x) = self.props.and_then(|p| get_ci(p, key)).filter(present) {
+    fn get(&self, key: &str) -> Option<&Val<'a>> {
+        let present = |x: &&Val<'_>| !x.is_null() && x.as_str() != Some("");
+        if let Some(x) = self.props.and_then(|p| p.get_ci(key)).filter(present) {
             return Some(x);
         }
-        let (k, x) = entry_ci(self.top, key)?;
+        let (k, x) = self.v.entry_ci(key)?;
         let parsed = self.dynamic.iter().find(|(d, _)| *d == k).map(|(_, p)| p);
         Some(parsed.unwrap_or(x)).filter(present)
     }
 
     /// A nested field: the first step by [`View::get`], the rest by key.
-    fn at(&self, path: &[&str]) -> Option<&Value> {
+    fn at(&self, path: &[&str]) -> Option<&Val<'a>> {
         let (first, rest) = path.split_first()?;
-        let mut cur = self.get(first)?;
-        for k in rest {
-            cur = get_ci(cur.as_object()?, k)?;
-        }
-        Some(cur)
+        self.get(first)?.at_ci(rest)
     }
 
     /// A nested field that is non-empty text.
@@ -477,9 +482,11 @@ impl<'a> View<'a> {
 
     /// The log the record came from.
     fn log_name(&self, kind: Kind) -> Cow<'a, str> {
-        let named = get_ci(self.top, "category")
-            .or_else(|| get_ci(self.top, "Type"))
-            .and_then(as_text);
+        let named = self
+            .v
+            .get_ci("category")
+            .or_else(|| self.v.get_ci("Type"))
+            .and_then(Val::text);
         match (kind, named) {
             (Kind::Audit, _) => Cow::Borrowed("AuditLogs"),
             (_, Some(n)) if !n.is_empty() => n,
@@ -489,8 +496,8 @@ impl<'a> View<'a> {
     }
 
     fn kind(&self) -> Option<Kind> {
-        let cat = text_ci(self.top, "category");
-        let table = text_ci(self.top, "Type");
+        let cat = self.v.get_ci("category").and_then(Val::as_str);
+        let table = self.v.get_ci("Type").and_then(Val::as_str);
         let named = |want: &str| {
             cat.is_some_and(|c| c.eq_ignore_ascii_case(want))
                 || table.is_some_and(|t| t.eq_ignore_ascii_case(want))
@@ -514,11 +521,9 @@ impl<'a> View<'a> {
 
     /// Everything under its source path, then the parsed dynamic columns.
     fn unmapped(&self, row: &mut Row<'_>) {
-        flatten_into(row, self.v, &[]);
+        flatten_into(row, self.v);
         for (k, parsed) in &self.dynamic {
-            let mut wrap = Map::with_capacity(1);
-            wrap.insert((*k).to_string(), parsed.clone());
-            flatten_into(row, &Value::Object(wrap), &[]);
+            flatten_under(row, k, parsed);
         }
     }
 }
@@ -530,37 +535,14 @@ fn is_sign_in_log(name: &str) -> bool {
     b.len() >= 10 && b[b.len() - 10..].eq_ignore_ascii_case(b"signinlogs")
 }
 
-/// Text of a top-level key, matched ignoring ASCII case.
-fn text_ci<'a>(m: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
-    get_ci(m, key)?.as_str()
-}
-
 /// `key` in `m`, matched exactly or else ignoring ASCII case (Panther and
 /// Log Analytics change the case of field names).
-pub(crate) fn get_ci<'a>(m: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    entry_ci(m, key).map(|(_, v)| v)
-}
-
-/// Like [`get_ci`], with the key as the record writes it.
-pub(crate) fn entry_ci<'a>(m: &'a Map<String, Value>, key: &str) -> Option<(&'a str, &'a Value)> {
-    m.get_key_value(key)
-        .or_else(|| m.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)))
-        .map(|(k, v)| (k.as_str(), v))
-}
-
-/// The value at a path of keys, each matched as by [`get_ci`].
-pub(crate) fn at_ci<'a>(m: &'a Map<String, Value>, path: &[&str]) -> Option<&'a Value> {
-    let (first, rest) = path.split_first()?;
-    let mut cur = get_ci(m, first)?;
-    for k in rest {
-        cur = get_ci(cur.as_object()?, k)?;
-    }
-    Some(cur)
-}
-
-/// The non-empty text at a path, as by [`at_ci`].
-pub(crate) fn str_at<'a>(m: &'a Map<String, Value>, path: &[&str]) -> Option<&'a str> {
-    at_ci(m, path)?.as_str().filter(|s| !s.is_empty())
+fn get_ci<'a>(m: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    m.get(key).or_else(|| {
+        m.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+    })
 }
 
 /// Whether a JSON value looks like an Entra record (for content sniffing).

@@ -131,7 +131,7 @@ impl<'a> Val<'a> {
     pub(crate) fn as_int(&self) -> Option<i64> {
         match self {
             Val::Int(n) => Some(*n),
-            Val::Uint(n) => Some(*n as i64),
+            Val::Uint(n) => Some(*n as f64 as i64),
             Val::Float(n) => Some(*n as i64),
             Val::Str(s) => vigil_schemas::parse_int(s),
             _ => None,
@@ -241,12 +241,6 @@ fn parse_with(text: &str, dedup: bool) -> Result<Val<'_>, DecodeError> {
     let v = Seed { dedup }.deserialize(&mut de).map_err(syntax)?;
     de.end().map_err(syntax)?;
     Ok(v)
-}
-
-/// Parse text that may hold JSON (a value nested as a string); `None`
-/// when it is not exactly one JSON value.
-pub(crate) fn parse_nested(text: &str) -> Option<Val<'_>> {
-    parse(text).ok()
 }
 
 /// A timestamp in any form [`parse_time_str`] reads, or epoch seconds,

@@ -61,11 +61,9 @@
 use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value};
 use vigil_schemas::{Class, Field, Row};
 
-use super::entra::{at_ci, get_ci, str_at};
-use super::util::{as_text, flatten_into, parse_json, parse_time};
+use super::jsonval::{Val, flatten_into, flatten_under, parse, parse_time};
 use crate::decode::{DecodeConfig, DecodeError, Decoder, Record};
 use crate::emit::Emitter;
 
@@ -81,13 +79,13 @@ pub fn decoder(_cfg: &DecodeConfig) -> Box<dyn Decoder> {
 
 impl Decoder for Okta {
     fn decode(&mut self, rec: &Record<'_>, out: &mut Emitter) -> Result<(), DecodeError> {
-        let v = parse_json(rec.text)?;
-        let Value::Object(m) = &v else {
+        let v = parse(rec.text)?;
+        if v.as_obj().is_none() {
             return Err(DecodeError::shape(
                 "expected a JSON object (an Okta System Log event)",
             ));
-        };
-        let ev = Event::read(&v, m)?;
+        }
+        let ev = Event::read(&v)?;
         match activity(ev.event_type) {
             Some(act) => auth_row(rec, out, &ev, act),
             None => base_row(rec, out, &ev),
@@ -98,17 +96,16 @@ impl Decoder for Okta {
 
 /// The parts of an event every row needs, checked before any row is made.
 struct Event<'a> {
-    v: &'a Value,
-    m: &'a Map<String, Value>,
+    v: &'a Val<'a>,
     event_type: &'a str,
     time: Option<(DateTime<Utc>, Cow<'a, str>)>,
 }
 
 impl<'a> Event<'a> {
-    fn read(v: &'a Value, m: &'a Map<String, Value>) -> Result<Self, DecodeError> {
-        let event_type = match get_ci(m, "eventType") {
-            Some(Value::String(s)) if !s.trim().is_empty() => s.as_str(),
-            None | Some(Value::Null) => {
+    fn read(v: &'a Val<'a>) -> Result<Self, DecodeError> {
+        let event_type = match v.get_ci("eventType") {
+            Some(Val::Str(s)) if !s.trim().is_empty() => s.as_ref(),
+            None | Some(Val::Null) => {
                 return Err(DecodeError::shape("okta event has no eventType"));
             }
             Some(other) => {
@@ -118,10 +115,10 @@ impl<'a> Event<'a> {
                 ));
             }
         };
-        let time = match get_ci(m, "published") {
-            None | Some(Value::Null) => None,
+        let time = match v.get_ci("published") {
+            None | Some(Val::Null) => None,
             Some(p) => match parse_time(p) {
-                Some(t) => Some((t, as_text(p).unwrap_or_default())),
+                Some(t) => Some((t, p.text().unwrap_or_default())),
                 None => {
                     return Err(DecodeError::value(
                         "published",
@@ -132,14 +129,13 @@ impl<'a> Event<'a> {
         };
         Ok(Event {
             v,
-            m,
             event_type,
             time,
         })
     }
 
     fn str(&self, path: &[&str]) -> Option<&'a str> {
-        str_at(self.m, path)
+        self.v.str_at(path)
     }
 }
 
@@ -208,7 +204,7 @@ fn auth_row(rec: &Record<'_>, out: &mut Emitter, ev: &Event<'_>, act: (i64, &str
     common(&mut row, ev);
     row.int(Field::ActivityId, act.0);
     row.str(Field::ActivityName, act.1);
-    user_from(&mut row, get_ci(ev.m, "actor"));
+    user_from(&mut row, ev.v.get_ci("actor"));
     if let Some(s) = ev.str(&["authenticationContext", "externalSessionId"])
         && !s.eq_ignore_ascii_case("unknown")
     {
@@ -222,7 +218,7 @@ fn auth_row(rec: &Record<'_>, out: &mut Emitter, ev: &Event<'_>, act: (i64, &str
         Field::HttpRequestUserAgent,
         ev.str(&["client", "userAgent", "rawUserAgent"]),
     );
-    location(&mut row, at_ci(ev.m, &["client", "geographicalContext"]));
+    location(&mut row, ev.v.at_ci(&["client", "geographicalContext"]));
     unmapped(&mut row, ev);
 }
 
@@ -230,47 +226,49 @@ fn base_row(rec: &Record<'_>, out: &mut Emitter, ev: &Event<'_>) {
     let mut row = out.row(rec, Class::BaseEvent);
     common(&mut row, ev);
     row.opt_str(Field::ActorUserName, ev.str(&["actor", "alternateId"]));
-    let user = targets(ev).find(|t| str_at(t, &["type"]) == Some("User"));
+    let user = targets(ev).find(|t| t.str_at(&["type"]) == Some("User"));
     row.opt_str(
         Field::UserName,
-        user.and_then(|t| str_at(t, &["alternateId"])),
+        user.and_then(|t| t.str_at(&["alternateId"])),
     );
     unmapped(&mut row, ev);
 }
 
 /// The user fields from an actor or target object.
-fn user_from(row: &mut Row<'_>, who: Option<&Value>) {
-    let Some(Value::Object(who)) = who else {
+fn user_from(row: &mut Row<'_>, who: Option<&Val<'_>>) {
+    let Some(who @ Val::Obj(_)) = who else {
         return;
     };
-    if let Some(alt) = str_at(who, &["alternateId"]) {
+    if let Some(alt) = who.str_at(&["alternateId"]) {
         row.str(Field::UserName, alt);
         if alt.contains('@') {
             row.str(Field::UserEmailAddr, alt);
         }
     }
-    row.opt_str(Field::UserUid, str_at(who, &["id"]));
-    row.opt_str(Field::UserType, str_at(who, &["type"]));
+    row.opt_str(Field::UserUid, who.str_at(&["id"]));
+    row.opt_str(Field::UserType, who.str_at(&["type"]));
 }
 
 /// The event's `target` objects.
-fn targets<'a>(ev: &Event<'a>) -> impl Iterator<Item = &'a Map<String, Value>> {
-    let list = match get_ci(ev.m, "target") {
-        Some(Value::Array(a)) => a.as_slice(),
-        _ => &[],
-    };
-    list.iter().filter_map(Value::as_object)
+fn targets<'a>(ev: &Event<'a>) -> impl Iterator<Item = &'a Val<'a>> {
+    let list =
+        ev.v.get_ci("target")
+            .and_then(Val::as_arr)
+            .unwrap_or_default();
+    list.iter().filter(|t| t.as_obj().is_some())
 }
 
 /// The application signed in to: the first `AppInstance` target.
 fn app_target(row: &mut Row<'_>, ev: &Event<'_>) {
-    let Some(app) = targets(ev).find(|t| str_at(t, &["type"]) == Some("AppInstance")) else {
+    let Some(app) = targets(ev).find(|t| t.str_at(&["type"]) == Some("AppInstance")) else {
         return;
     };
-    let name = str_at(app, &["displayName"]).or_else(|| str_at(app, &["alternateId"]));
+    let name = app
+        .str_at(&["displayName"])
+        .or_else(|| app.str_at(&["alternateId"]));
     row.opt_str(Field::ServiceName, name);
-    row.opt_str(Field::ServiceUid, str_at(app, &["id"]));
-    let (protocol, id) = match str_at(app, &["detailEntry", "signOnModeType"]) {
+    row.opt_str(Field::ServiceUid, app.str_at(&["id"]));
+    let (protocol, id) = match app.str_at(&["detailEntry", "signOnModeType"]) {
         Some(m) if m.starts_with("SAML") => ("SAML", 5),
         Some("OPENID_CONNECT") => ("OIDC", 4),
         Some(other) => (other, 99),
@@ -289,18 +287,18 @@ fn is_mfa(ev: &Event<'_>) -> bool {
 
 /// City and coordinates from `client.geographicalContext`, and the
 /// country when Okta wrote an ISO 3166-1 alpha-2 code.
-fn location(row: &mut Row<'_>, geo: Option<&Value>) {
-    let Some(Value::Object(geo)) = geo else {
+fn location(row: &mut Row<'_>, geo: Option<&Val<'_>>) {
+    let Some(geo @ Val::Obj(_)) = geo else {
         return;
     };
-    row.opt_str(Field::SrcEndpointLocationCity, str_at(geo, &["city"]));
-    if let Some(c) = str_at(geo, &["country"])
+    row.opt_str(Field::SrcEndpointLocationCity, geo.str_at(&["city"]));
+    if let Some(c) = geo.str_at(&["country"])
         && c.len() == 2
         && c.bytes().all(|b| b.is_ascii_uppercase())
     {
         row.str(Field::SrcEndpointLocationCountry, c);
     }
-    let coord = |k: &str| at_ci(geo, &["geolocation", k]).and_then(Value::as_f64);
+    let coord = |k: &str| geo.at_ci(&["geolocation", k]).and_then(Val::as_f64);
     if let Some(lat) = coord("lat") {
         row.float(Field::SrcEndpointLocationLat, lat);
     }
@@ -311,42 +309,33 @@ fn location(row: &mut Row<'_>, geo: Option<&Value>) {
 
 /// Every field under its Okta path, then the parsed `debugData` maps.
 fn unmapped(row: &mut Row<'_>, ev: &Event<'_>) {
-    flatten_into(row, ev.v, &[]);
-    debug_data(row, ev.m);
+    flatten_into(row, ev.v);
+    debug_data(row, ev.v);
 }
 
 /// Split the map strings in `debugContext.debugData` into keys (BH-28).
-fn debug_data(row: &mut Row<'_>, m: &Map<String, Value>) {
-    let Some((ctx_key, Value::Object(ctx))) = entry_ci(m, "debugContext") else {
+fn debug_data(row: &mut Row<'_>, v: &Val<'_>) {
+    let Some((ctx_key, ctx @ Val::Obj(_))) = v.entry_ci("debugContext") else {
         return;
     };
-    let Some((data_key, Value::Object(data))) = entry_ci(ctx, "debugData") else {
+    let Some((data_key, Val::Obj(data))) = ctx.entry_ci("debugData") else {
         return;
     };
     for (k, v) in data {
-        let Value::String(s) = v else { continue };
+        let Val::Str(s) = v else { continue };
         let t = s.trim();
         if !(t.starts_with('{') && t.ends_with('}')) {
             continue;
         }
         let prefix = format!("{ctx_key}.{data_key}.{k}");
-        if let Ok(json @ Value::Object(_)) = serde_json::from_str::<Value>(t) {
-            let mut wrap = Map::with_capacity(1);
-            wrap.insert(prefix, json);
-            flatten_into(row, &Value::Object(wrap), &[]);
+        if let Ok(json @ Val::Obj(_)) = parse(t) {
+            flatten_under(row, &prefix, &json);
         } else if let Some(pairs) = java_map(t) {
             for (key, value) in pairs {
                 row.unmapped(&format!("{prefix}.{key}"), &value);
             }
         }
     }
-}
-
-/// A key and its value, the key matched ignoring ASCII case.
-fn entry_ci<'a>(m: &'a Map<String, Value>, key: &str) -> Option<(&'a str, &'a Value)> {
-    m.get_key_value(key)
-        .or_else(|| m.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)))
-        .map(|(k, v)| (k.as_str(), v))
 }
 
 /// Parse a Java `Map.toString()` string, `{a=1, b=x, y, c=2}`, into its
