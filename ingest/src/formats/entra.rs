@@ -70,6 +70,7 @@ use vigil_schemas::{Class, Field, Row};
 
 use super::cloudtrail::{in_element, split_array};
 use super::jsonval::{Val, flatten_into, flatten_under, parse, parse_time};
+use super::util::{contains_ignoring_case, id_ignoring_case};
 use crate::decode::{DecodeConfig, DecodeError, Decoder, Record};
 use crate::emit::Emitter;
 
@@ -150,6 +151,8 @@ struct Event<'a> {
     view: View<'a>,
     kind: Kind,
     time: Option<(DateTime<Utc>, String)>,
+    /// The log name, [`View::log_name`] of the kind.
+    log: Cow<'a, str>,
 }
 
 impl<'a> Event<'a> {
@@ -176,7 +179,13 @@ impl<'a> Event<'a> {
             ],
         };
         let time = event_time(&view, keys)?;
-        Ok(Event { view, kind, time })
+        let log = view.log_name(kind);
+        Ok(Event {
+            view,
+            kind,
+            time,
+            log,
+        })
     }
 
     fn emit(&self, rec: &Record<'_>, out: &mut Emitter) {
@@ -187,7 +196,7 @@ impl<'a> Event<'a> {
         let mut row = out.row(rec, class);
         self.common(&mut row);
         match self.kind {
-            Kind::SignIn => sign_in(&mut row, &self.view),
+            Kind::SignIn => sign_in(&mut row, &self.view, &self.log),
             Kind::Audit => audit(&mut row, &self.view),
             Kind::Other => {
                 if let Some(ip) = self.view.str(&["callerIpAddress"]) {
@@ -206,7 +215,7 @@ impl<'a> Event<'a> {
         }
         row.str(Field::MetadataProductName, PRODUCT);
         row.str(Field::MetadataProductVendorName, VENDOR);
-        row.str(Field::MetadataLogName, &view.log_name(self.kind));
+        row.str(Field::MetadataLogName, &self.log);
         row.opt_str(Field::MetadataUid, view.str(&["id"]));
         row.opt_str(Field::MetadataEventCode, view.str(&["operationName"]));
         row.str(Field::CloudProvider, "Azure");
@@ -246,11 +255,11 @@ fn parse_entra_time(v: &Val<'_>) -> Option<DateTime<Utc>> {
     })
 }
 
-fn sign_in(row: &mut Row<'_>, view: &View<'_>) {
+fn sign_in(row: &mut Row<'_>, view: &View<'_>, log: &str) {
     row.int(Field::ActivityId, 1);
     row.str(Field::ActivityName, "Logon");
     sign_in_status(row, view);
-    principal(row, view);
+    principal(row, view, log);
     let ip = view
         .str(&["ipAddress"])
         .or_else(|| view.str(&["callerIpAddress"]));
@@ -274,11 +283,8 @@ fn sign_in(row: &mut Row<'_>, view: &View<'_>) {
         .str(&["authenticationProtocol"])
         .filter(|p| *p != "none")
     {
-        let id = match p.to_ascii_lowercase().as_str() {
-            "saml20" => 5,
-            "devicecode" | "ropc" | "oauth2" => 6,
-            _ => 99,
-        };
+        const IDS: &[(&str, i64)] = &[("saml20", 5), ("devicecode", 6), ("ropc", 6), ("oauth2", 6)];
+        let id = id_ignoring_case(p, IDS, 99);
         row.str(Field::AuthProtocol, p);
         row.int(Field::AuthProtocolId, id);
     }
@@ -313,13 +319,13 @@ fn sign_in_status(row: &mut Row<'_>, view: &View<'_>) {
 
 /// The principal signing in: a user, or a service principal / managed
 /// identity; and the application or resource it signed in to.
-fn principal(row: &mut Row<'_>, view: &View<'_>) {
-    let log = view.log_name(Kind::SignIn).to_ascii_lowercase();
+fn principal(row: &mut Row<'_>, view: &View<'_>, log: &str) {
     let upn = view.str(&["userPrincipalName"]);
     let spn = view.str(&["servicePrincipalName"]);
-    let service = log.contains("serviceprincipal") || log.contains("managedidentity");
+    let managed = contains_ignoring_case(log, "managedidentity");
+    let service = contains_ignoring_case(log, "serviceprincipal") || managed;
     if service || (upn.is_none() && spn.is_some()) {
-        let kind = if log.contains("managedidentity") {
+        let kind = if managed {
             "ManagedIdentity"
         } else {
             "ServicePrincipal"
@@ -400,12 +406,8 @@ fn audit(row: &mut Row<'_>, view: &View<'_>) {
         row.ip(Field::SrcEndpointIp, ip);
     }
     if let Some(r) = view.str(&["result"]) {
-        let id = match r.to_ascii_lowercase().as_str() {
-            "success" => 1,
-            "failure" => 2,
-            "unknownfuturevalue" => 0,
-            _ => 99,
-        };
+        const IDS: &[(&str, i64)] = &[("success", 1), ("failure", 2), ("unknownfuturevalue", 0)];
+        let id = id_ignoring_case(r, IDS, 99);
         row.int(Field::StatusId, id);
         row.str(Field::Status, r);
     }

@@ -66,11 +66,18 @@ impl<'a> Val<'a> {
 
     /// Like [`Val::get_ci`], with the key as the record writes it.
     pub(crate) fn entry_ci(&self, key: &str) -> Option<(&str, &Val<'a>)> {
-        let m = self.as_obj()?;
-        m.iter()
-            .find(|(k, _)| k == key)
-            .or_else(|| m.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)))
-            .map(|(k, v)| (k.as_ref(), v))
+        // One pass: an exact match wins wherever it is, else the first
+        // match ignoring case.
+        let mut folded = None;
+        for (k, v) in self.as_obj()? {
+            if k == key {
+                return Some((k, v));
+            }
+            if folded.is_none() && k.eq_ignore_ascii_case(key) {
+                folded = Some((k.as_ref(), v));
+            }
+        }
+        folded
     }
 
     /// The value at a path of keys, each matched as by [`Val::get_ci`].

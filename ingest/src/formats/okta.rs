@@ -64,6 +64,7 @@ use chrono::{DateTime, Utc};
 use vigil_schemas::{Class, Field, Row};
 
 use super::jsonval::{Val, flatten_into, flatten_under, parse, parse_time};
+use super::util::id_ignoring_case;
 use crate::decode::{DecodeConfig, DecodeError, Decoder, Record};
 use crate::emit::Emitter;
 
@@ -153,24 +154,22 @@ fn activity(event_type: &str) -> Option<(i64, &'static str)> {
     }
 }
 
-/// OCSF status id and the word as written, from `outcome.result`.
+/// OCSF status id of `outcome.result`.
 fn status(result: &str) -> i64 {
-    match result.to_ascii_uppercase().as_str() {
-        "SUCCESS" | "ALLOW" => 1,
-        "FAILURE" | "DENY" => 2,
-        "UNKNOWN" => 0,
-        _ => 99,
-    }
+    const IDS: &[(&str, i64)] = &[
+        ("SUCCESS", 1),
+        ("ALLOW", 1),
+        ("FAILURE", 2),
+        ("DENY", 2),
+        ("UNKNOWN", 0),
+    ];
+    id_ignoring_case(result, IDS, 99)
 }
 
 /// OCSF severity id of Okta's `severity`.
 fn severity(s: &str) -> i64 {
-    match s.to_ascii_uppercase().as_str() {
-        "DEBUG" | "INFO" => 1,
-        "WARN" => 3,
-        "ERROR" => 4,
-        _ => 0,
-    }
+    const IDS: &[(&str, i64)] = &[("DEBUG", 1), ("INFO", 1), ("WARN", 3), ("ERROR", 4)];
+    id_ignoring_case(s, IDS, 0)
 }
 
 /// Fields every Okta row carries, whatever its class.

@@ -45,48 +45,71 @@ pub fn as_int(v: &Value) -> Option<i64> {
 /// (`client.ipAddress`), arrays indexed (`ipChain.0.ip`), nulls skipped.
 /// Keys listed in `skip` (top-level only) are left out.
 pub fn flatten_into(row: &mut Row<'_>, v: &Value, skip: &[&str]) {
-    fn walk(row: &mut Row<'_>, prefix: &mut String, v: &Value) {
-        match v {
-            Value::Object(m) => {
-                for (k, x) in m {
-                    let len = prefix.len();
-                    if !prefix.is_empty() {
-                        prefix.push('.');
-                    }
-                    prefix.push_str(k);
-                    walk(row, prefix, x);
-                    prefix.truncate(len);
-                }
-            }
-            Value::Array(a) => {
-                for (i, x) in a.iter().enumerate() {
-                    let len = prefix.len();
-                    prefix.push('.');
-                    prefix.push_str(&i.to_string());
-                    walk(row, prefix, x);
-                    prefix.truncate(len);
-                }
-            }
-            Value::Null => {}
-            scalar => {
-                if let Some(t) = as_text(scalar) {
-                    row.unmapped(prefix, &t);
-                }
-            }
-        }
-    }
-    let mut prefix = String::new();
+    let mut w = Flat {
+        row,
+        key: String::with_capacity(128),
+        num: String::new(),
+    };
     if let Value::Object(m) = v {
         for (k, x) in m {
             if skip.contains(&k.as_str()) {
                 continue;
             }
-            prefix.clear();
-            prefix.push_str(k);
-            walk(row, &mut prefix, x);
+            w.key.clear();
+            w.key.push_str(k);
+            w.walk(x);
         }
     } else {
-        walk(row, &mut prefix, v);
+        w.walk(v);
+    }
+}
+
+/// The state of one [`flatten_into`]: the key being built and a buffer
+/// for numbers, both reused for every field.
+struct Flat<'r, 'b> {
+    row: &'r mut Row<'b>,
+    key: String,
+    num: String,
+}
+
+impl Flat<'_, '_> {
+    fn walk(&mut self, v: &Value) {
+        use std::fmt::Write as _;
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    let len = self.key.len();
+                    if len > 0 {
+                        self.key.push('.');
+                    }
+                    self.key.push_str(k);
+                    self.walk(x);
+                    self.key.truncate(len);
+                }
+            }
+            Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    let len = self.key.len();
+                    // N.B. writing to a String cannot fail.
+                    let _ = write!(self.key, ".{i}");
+                    self.walk(x);
+                    self.key.truncate(len);
+                }
+            }
+            Value::Null => {}
+            Value::String(s) => {
+                self.row.unmapped(&self.key, s);
+            }
+            Value::Bool(b) => {
+                self.row
+                    .unmapped(&self.key, if *b { "true" } else { "false" });
+            }
+            Value::Number(n) => {
+                self.num.clear();
+                let _ = write!(self.num, "{n}");
+                self.row.unmapped(&self.key, &self.num);
+            }
+        }
     }
 }
 
@@ -126,6 +149,25 @@ pub fn parse_time_str(s: &str) -> Option<DateTime<Utc>> {
     None
 }
 
+/// The id paired with `word` in `table`, words matched ignoring ASCII
+/// case; `other` when none matches. Saves upper-casing a copy per row.
+pub fn id_ignoring_case(word: &str, table: &[(&str, i64)], other: i64) -> i64 {
+    table
+        .iter()
+        .find(|(w, _)| w.eq_ignore_ascii_case(word))
+        .map_or(other, |(_, id)| *id)
+}
+
+/// Whether `hay` contains `needle`, ignoring ASCII case.
+pub fn contains_ignoring_case(hay: &str, needle: &str) -> bool {
+    let n = needle.as_bytes();
+    n.is_empty()
+        || hay
+            .as_bytes()
+            .windows(n.len())
+            .any(|w| w.eq_ignore_ascii_case(n))
+}
+
 /// Epoch seconds, milliseconds or microseconds, told apart by size.
 pub fn epoch(x: f64) -> Option<DateTime<Utc>> {
     let us = if x.abs() < 1e11 {
@@ -159,5 +201,18 @@ mod tests {
         }
         let entra = parse_time_str("2025-11-14T01:47:10.1234567Z").expect("entra");
         assert_eq!(entra.timestamp_subsec_micros(), 123_456);
+    }
+
+    #[test]
+    fn words_ignoring_case() {
+        let table = [("SUCCESS", 1), ("ALLOW", 1), ("FAILURE", 2)];
+        assert_eq!(id_ignoring_case("success", &table, 99), 1);
+        assert_eq!(id_ignoring_case("Failure", &table, 99), 2);
+        assert_eq!(id_ignoring_case("CHALLENGE", &table, 99), 99);
+        assert!(contains_ignoring_case(
+            "AADServicePrincipalSignInLogs",
+            "serviceprincipal"
+        ));
+        assert!(!contains_ignoring_case("SignInLogs", "managedidentity"));
     }
 }
