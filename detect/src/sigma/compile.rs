@@ -23,6 +23,7 @@ use rsigma_parser::{
     SigmaValue,
 };
 
+use super::literal::LitRef;
 use super::mapping::Target;
 use super::pattern::{Matcher, Tok, Val, build_regex};
 
@@ -143,6 +144,8 @@ pub(crate) enum Test {
 pub(crate) struct Pred {
     pub(crate) src: Source,
     pub(crate) test: Test,
+    /// Set when the literal is matched in a per-column group scan.
+    pub(crate) lit: Option<LitRef>,
 }
 
 /// A boolean expression over predicates.
@@ -276,6 +279,7 @@ impl<'a> Compiler<'a> {
             self.preds.push(Pred {
                 src: src.clone(),
                 test,
+                lit: None,
             });
             ors.push(Expr::Pred(self.preds.len() - 1));
         }

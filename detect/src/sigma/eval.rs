@@ -4,12 +4,15 @@
 //! column as text (numbers and times cast once), an `unmapped` key pulled
 //! out of the map for every needed key in one pass over it, and the
 //! lower-cased copy that case-insensitive tests read, made once on first
-//! use. Expressions are evaluated under a row mask, so an `and` tests its
-//! later parts only on rows the earlier parts kept, and a rule whose
-//! logsource conditions keep no row is not evaluated at all.
+//! use. Expressions are evaluated over a selection of rows (ascending row
+//! numbers), so an `and` tests its later parts only on rows the earlier
+//! parts kept, an `or` tests each part only on rows not yet matched, and
+//! a rule whose logsource conditions keep no row is not evaluated at all.
+//! The cost follows the rows in play, not the batch size.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::net::IpAddr;
 
 use arrow::array::{Array, ArrayRef, AsArray, MapArray, StringArray};
@@ -18,6 +21,7 @@ use arrow::datatypes::DataType;
 use arrow_array::RecordBatch;
 
 use super::compile::{Cmp, Expr, Pred, RefKind, Source, Test};
+use super::literal::{self, Group, Hit};
 use super::mapping::Target;
 
 type Text<'b> = Option<Cow<'b, str>>;
@@ -50,15 +54,90 @@ pub(crate) struct Columns<'b> {
     batch: &'b RecordBatch,
     cols: HashMap<Target, Col<'b>>,
     keywords: Option<Vec<Vec<String>>>,
+    groups: &'b [Group],
+    /// Per literal group scanned so far, the hits of each row.
+    hits: HashMap<usize, Vec<Vec<Hit>>>,
+    /// `unmapped` entries by key: (row, value).
+    map_index: Option<MapIndex<'b>>,
+}
+
+type MapIndex<'b> = HashMap<&'b str, Vec<(u32, &'b str)>, BuildHasherDefault<FxHasher>>;
+
+/// Every `unmapped` entry of the batch by key, in one pass.
+fn index_map(batch: &RecordBatch) -> MapIndex<'_> {
+    let mut index = MapIndex::default();
+    let Some(map) = unmapped(batch) else {
+        return index;
+    };
+    let (ks, vs) = (
+        map.keys().as_string::<i32>(),
+        map.values().as_string::<i32>(),
+    );
+    let offsets = map.value_offsets();
+    for row in 0..batch.num_rows() {
+        if map.is_null(row) {
+            continue;
+        }
+        let (a, b) = (offsets[row] as usize, offsets[row + 1] as usize);
+        for j in (a..b).filter(|j| vs.is_valid(*j)) {
+            let r = u32::try_from(row).unwrap_or(u32::MAX);
+            index.entry(ks.value(j)).or_default().push((r, vs.value(j)));
+        }
+    }
+    index
+}
+
+/// A small multiply-rotate hasher for the short keys of `unmapped`
+/// (SipHash costs more than the rest of the lookup).
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        }
+        for b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(*b)).wrapping_mul(K);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 impl<'b> Columns<'b> {
-    pub(crate) fn new(batch: &'b RecordBatch) -> Columns<'b> {
+    pub(crate) fn new(batch: &'b RecordBatch, groups: &'b [Group]) -> Columns<'b> {
         Columns {
             batch,
             cols: HashMap::new(),
             keywords: None,
+            groups,
+            hits: HashMap::new(),
+            map_index: None,
         }
+    }
+
+    /// The per-row hits of literal group `g`, scanning its column once.
+    fn group_hits(&mut self, g: usize) -> Option<&[Vec<Hit>]> {
+        if !self.hits.contains_key(&g) {
+            let group = self.groups.get(g)?;
+            let col = self.cols.get_mut(&group.target)?;
+            let vals: &[Text<'_>] = if group.cased { &col.orig } else { col.lower() };
+            let mut rows = vec![Vec::new(); vals.len()];
+            for (v, out) in vals.iter().zip(rows.iter_mut()) {
+                if let Some(v) = v {
+                    group.scan(v, out);
+                }
+            }
+            self.hits.insert(g, rows);
+        }
+        self.hits.get(&g).map(Vec::as_slice)
     }
 
     /// Rows in the batch.
@@ -66,65 +145,35 @@ impl<'b> Columns<'b> {
         self.batch.num_rows()
     }
 
-    /// Materialise every target of `preds` not yet held; `unmapped` keys
-    /// are all read in one pass over the map.
+    /// Materialise every target of `preds` not yet held.
     pub(crate) fn load<'p>(&mut self, preds: impl Iterator<Item = &'p Pred>) {
-        let mut keys: HashSet<&str> = HashSet::new();
-        let mut columns: Vec<Target> = Vec::new();
         for p in preds {
-            let targets = [pred_target(p), ref_target(p)];
-            for t in targets.into_iter().flatten() {
+            for t in [pred_target(p), ref_target(p)].into_iter().flatten() {
                 if self.cols.contains_key(t) {
                     continue;
                 }
-                match t {
-                    Target::Unmapped(k) => {
-                        keys.insert(k.as_str());
-                    }
-                    Target::Column(_) => columns.push(t.clone()),
-                }
+                let orig = match t {
+                    Target::Column(name) => column_text(self.batch, name),
+                    Target::Unmapped(k) => self.unmapped_text(k),
+                };
+                self.cols.insert(t.clone(), Col { orig, lower: None });
             }
-        }
-        for t in columns {
-            if let Target::Column(name) = &t {
-                let orig = column_text(self.batch, name);
-                self.cols.insert(t, Col { orig, lower: None });
-            }
-        }
-        if !keys.is_empty() {
-            self.load_unmapped(&keys);
         }
     }
 
-    fn load_unmapped(&mut self, keys: &HashSet<&str>) {
-        let n = self.batch.num_rows();
-        let mut out: HashMap<&str, Vec<Text<'b>>> =
-            keys.iter().map(|k| (*k, vec![None; n])).collect();
-        if let Some(map) = unmapped(self.batch) {
-            let (ks, vs) = (
-                map.keys().as_string::<i32>(),
-                map.values().as_string::<i32>(),
-            );
-            let offsets = map.value_offsets();
-            for row in 0..n {
-                if map.is_null(row) {
-                    continue;
-                }
-                let (a, b) = (offsets[row] as usize, offsets[row + 1] as usize);
-                for j in a..b {
-                    if let Some(slot) = out.get_mut(ks.value(j))
-                        && slot[row].is_none()
-                        && vs.is_valid(j)
-                    {
-                        slot[row] = Some(Cow::Borrowed(vs.value(j)));
-                    }
-                }
+    /// One `unmapped` key as a column; the map is indexed by key once per
+    /// batch, on first use.
+    fn unmapped_text(&mut self, key: &str) -> Vec<Text<'b>> {
+        let batch = self.batch;
+        let index = self.map_index.get_or_insert_with(|| index_map(batch));
+        let mut out = vec![None; batch.num_rows()];
+        for (row, v) in index.get(key).map_or(&[][..], Vec::as_slice) {
+            let slot = &mut out[*row as usize];
+            if slot.is_none() {
+                *slot = Some(Cow::Borrowed(*v));
             }
         }
-        for (k, orig) in out {
-            let t = Target::Unmapped(k.to_string());
-            self.cols.insert(t, Col { orig, lower: None });
-        }
+        out
     }
 
     fn keywords(&mut self) -> &[Vec<String>] {
@@ -203,21 +252,17 @@ fn keyword_texts(batch: &RecordBatch) -> Vec<Vec<String>> {
     out
 }
 
-/// Evaluate `expr` on the rows of `mask`; rows outside it come out false.
-pub(crate) fn eval(
-    expr: &Expr,
-    preds: &[Pred],
-    cols: &mut Columns<'_>,
-    mask: &[bool],
-) -> Vec<bool> {
+/// Rows of a batch, ascending.
+pub(crate) type Rows = Vec<u32>;
+
+/// Evaluate `expr` on the rows `sel` (ascending); returns those that match.
+pub(crate) fn eval(expr: &Expr, preds: &[Pred], cols: &mut Columns<'_>, sel: &[u32]) -> Rows {
     match expr {
-        Expr::Pred(i) => preds
-            .get(*i)
-            .map_or_else(|| vec![false; mask.len()], |p| test(p, cols, mask)),
+        Expr::Pred(i) => preds.get(*i).map_or_else(Vec::new, |p| test(p, cols, sel)),
         Expr::And(xs) => {
-            let mut m = mask.to_vec();
+            let mut m = sel.to_vec();
             for x in xs {
-                if !m.iter().any(|b| *b) {
+                if m.is_empty() {
                     break;
                 }
                 m = eval(x, preds, cols, &m);
@@ -225,63 +270,113 @@ pub(crate) fn eval(
             m
         }
         Expr::Or(xs) => {
-            let mut acc = vec![false; mask.len()];
+            let mut rest = sel.to_vec();
+            let mut acc: Rows = Vec::new();
             for x in xs {
-                let rest: Vec<bool> = mask.iter().zip(&acc).map(|(m, a)| *m && !*a).collect();
-                if !rest.iter().any(|b| *b) {
+                if rest.is_empty() {
                     break;
                 }
                 let r = eval(x, preds, cols, &rest);
-                acc.iter_mut().zip(r).for_each(|(a, r)| *a |= r);
+                if !r.is_empty() {
+                    rest = minus(&rest, &r);
+                    acc = union(&acc, &r);
+                }
             }
             acc
         }
-        Expr::Not(x) => {
-            let r = eval(x, preds, cols, mask);
-            mask.iter().zip(r).map(|(m, r)| *m && !r).collect()
-        }
+        Expr::Not(x) => minus(sel, &eval(x, preds, cols, sel)),
         Expr::AtLeast(n, xs) => {
-            let mut counts = vec![0usize; mask.len()];
+            let mut counts: HashMap<u32, usize> = HashMap::new();
             for x in xs {
-                let r = eval(x, preds, cols, mask);
-                counts
-                    .iter_mut()
-                    .zip(r)
-                    .for_each(|(c, r)| *c += usize::from(r));
+                for r in eval(x, preds, cols, sel) {
+                    *counts.entry(r).or_insert(0) += 1;
+                }
             }
-            counts.iter().map(|c| *c >= *n).collect()
+            sel.iter()
+                .copied()
+                .filter(|r| counts.get(r).is_some_and(|c| c >= n))
+                .collect()
         }
     }
 }
 
-fn test(p: &Pred, cols: &mut Columns<'_>, mask: &[bool]) -> Vec<bool> {
+/// `a` without `b` (both ascending).
+fn minus(a: &[u32], b: &[u32]) -> Rows {
+    let mut out = Vec::with_capacity(a.len());
+    let mut j = 0;
+    for &x in a {
+        while j < b.len() && b[j] < x {
+            j += 1;
+        }
+        if j >= b.len() || b[j] != x {
+            out.push(x);
+        }
+    }
+    out
+}
+
+/// `a` and `b` merged (both ascending, no duplicates).
+fn union(a: &[u32], b: &[u32]) -> Rows {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        let next = match (a.get(i), b.get(j)) {
+            (Some(x), Some(y)) if x == y => {
+                j += 1;
+                i += 1;
+                *x
+            }
+            (Some(x), Some(y)) if x < y => {
+                i += 1;
+                *x
+            }
+            (Some(x), None) => {
+                i += 1;
+                *x
+            }
+            (_, Some(y)) => {
+                j += 1;
+                *y
+            }
+            (None, None) => break,
+        };
+        out.push(next);
+    }
+    out
+}
+
+fn test(p: &Pred, cols: &mut Columns<'_>, sel: &[u32]) -> Rows {
     let target = match &p.src {
-        Source::Keywords => return keyword_test(p, cols, mask),
+        Source::Keywords => return keyword_test(p, cols, sel),
         Source::Field(t) => t,
     };
     if let Test::FieldRef(other, kind) = &p.test {
-        return fieldref(cols, target, other, *kind, mask);
+        return fieldref(cols, target, other, *kind, sel);
+    }
+    if let Some(r) = p.lit
+        && let Some(hits) = cols.group_hits(r.group)
+    {
+        return keep(sel, |i| literal::satisfied(&hits[i], r));
     }
     let Some(col) = cols.cols.get_mut(target) else {
-        return vec![false; mask.len()];
+        return Vec::new();
     };
     let lower = matches!(&p.test, Test::Str { cased: false, .. });
     let vals: &[Text<'_>] = if lower { col.lower() } else { &col.orig };
-    vals.iter()
-        .zip(mask)
-        .map(|(v, m)| *m && value_test(&p.test, v.as_deref()))
-        .collect()
+    keep(sel, |i| value_test(&p.test, vals[i].as_deref()))
 }
 
-fn keyword_test(p: &Pred, cols: &mut Columns<'_>, mask: &[bool]) -> Vec<bool> {
+/// The rows of `sel` for which `f(row)` holds.
+fn keep(sel: &[u32], mut f: impl FnMut(usize) -> bool) -> Rows {
+    sel.iter().copied().filter(|r| f(*r as usize)).collect()
+}
+
+fn keyword_test(p: &Pred, cols: &mut Columns<'_>, sel: &[u32]) -> Rows {
     let Test::Str { m, .. } = &p.test else {
-        return vec![false; mask.len()];
+        return Vec::new();
     };
-    cols.keywords()
-        .iter()
-        .zip(mask)
-        .map(|(texts, on)| *on && texts.iter().any(|t| m.is_match(t)))
-        .collect()
+    let texts = cols.keywords();
+    keep(sel, |i| texts[i].iter().any(|t| m.is_match(t)))
 }
 
 /// One value against one test. `v` is lower-cased for case-insensitive
@@ -307,38 +402,28 @@ fn value_test(t: &Test, v: Option<&str>) -> bool {
     }
 }
 
-fn fieldref(
-    cols: &mut Columns<'_>,
-    a: &Target,
-    b: &Target,
-    kind: RefKind,
-    mask: &[bool],
-) -> Vec<bool> {
+fn fieldref(cols: &mut Columns<'_>, a: &Target, b: &Target, kind: RefKind, sel: &[u32]) -> Rows {
     let left: Vec<Option<String>> = match cols.cols.get_mut(a) {
         Some(c) => c
             .lower()
             .iter()
             .map(|v| v.as_deref().map(str::to_string))
             .collect(),
-        None => return vec![false; mask.len()],
+        None => return Vec::new(),
     };
     let Some(right) = cols.cols.get_mut(b) else {
-        return vec![false; mask.len()];
+        return Vec::new();
     };
     let right = right.lower();
-    left.iter()
-        .zip(right)
-        .zip(mask)
-        .map(|((l, r), m)| {
-            let (Some(l), Some(r)) = (l.as_deref(), r.as_deref()) else {
-                return false;
-            };
-            *m && match kind {
-                RefKind::Eq => l == r,
-                RefKind::Prefix => l.starts_with(r),
-                RefKind::Suffix => l.ends_with(r),
-                RefKind::Contains => l.contains(r),
-            }
-        })
-        .collect()
+    keep(sel, |i| {
+        let (Some(l), Some(r)) = (left[i].as_deref(), right[i].as_deref()) else {
+            return false;
+        };
+        match kind {
+            RefKind::Eq => l == r,
+            RefKind::Prefix => l.starts_with(r),
+            RefKind::Suffix => l.ends_with(r),
+            RefKind::Contains => l.contains(r),
+        }
+    })
 }

@@ -345,7 +345,11 @@ mod tests {
         let p = m.place(&ls("okta", Some("okta"), None)).expect("placed");
         assert_eq!(p.target("user"), Target::Column("user_name".into()));
         let bad = "logsources:\n  - logsource: {product: x}\n    classes: [nope]\n";
-        assert!(m.add_yaml("bad.yml", bad).expect_err("must fail").contains("nope"));
+        assert!(
+            m.add_yaml("bad.yml", bad)
+                .expect_err("must fail")
+                .contains("nope")
+        );
     }
 
     #[test]

@@ -25,6 +25,7 @@
 mod compile;
 mod eval;
 mod finding;
+mod literal;
 mod load;
 pub mod mapping;
 mod pattern;
@@ -96,6 +97,8 @@ pub struct SigmaEngine {
     scopes: Vec<Program>,
     /// Per class (by [`Class::index`]), the scopes and their rules.
     by_class: Vec<Vec<(usize, Vec<usize>)>>,
+    /// Literal groups matched in one pass per column.
+    groups: Vec<literal::Group>,
 }
 
 impl SigmaEngine {
@@ -151,18 +154,18 @@ impl SigmaEngine {
         let Some(groups) = self.by_class.get(class.index()) else {
             return out;
         };
-        let mut cols = Columns::new(batch);
-        let all = vec![true; cols.len()];
+        let mut cols = Columns::new(batch, &self.groups);
+        let n = u32::try_from(cols.len()).unwrap_or(u32::MAX);
+        let all: Vec<u32> = (0..n).collect();
         for (scope, rules) in groups {
-            let scope_mask = run(&self.scopes[*scope], &mut cols, &all);
-            if !scope_mask.iter().any(|b| *b) {
+            let in_scope = run(&self.scopes[*scope], &mut cols, &all);
+            if in_scope.is_empty() {
                 continue;
             }
             for r in rules {
-                let rows = run(&self.rules[*r].prog, &mut cols, &scope_mask);
-                let hit: Vec<usize> = (0..rows.len()).filter(|i| rows[*i]).collect();
-                if !hit.is_empty() {
-                    out.push((*r, hit));
+                let rows = run(&self.rules[*r].prog, &mut cols, &in_scope);
+                if !rows.is_empty() {
+                    out.push((*r, rows.into_iter().map(|x| x as usize).collect()));
                 }
             }
         }
@@ -170,13 +173,13 @@ impl SigmaEngine {
     }
 }
 
-/// Evaluate a program on the rows of `mask` (no expression: all of them).
-fn run(p: &Program, cols: &mut Columns<'_>, mask: &[bool]) -> Vec<bool> {
+/// Evaluate a program on the rows `sel` (no expression: all of them).
+fn run(p: &Program, cols: &mut Columns<'_>, sel: &[u32]) -> eval::Rows {
     match &p.expr {
-        None => mask.to_vec(),
+        None => sel.to_vec(),
         Some(e) => {
             cols.load(p.preds.iter());
-            eval::eval(e, &p.preds, cols, mask)
+            eval::eval(e, &p.preds, cols, sel)
         }
     }
 }
@@ -229,7 +232,11 @@ impl<'m> Builder<'m> {
         }
     }
 
-    fn finish(self) -> (SigmaEngine, LoadReport) {
+    fn finish(mut self) -> (SigmaEngine, LoadReport) {
+        let e = &mut self.engine;
+        let mut progs: Vec<&mut Program> = e.scopes.iter_mut().collect();
+        progs.extend(e.rules.iter_mut().map(|r| &mut r.prog));
+        e.groups = literal::index(&mut progs);
         (self.engine, self.report)
     }
 

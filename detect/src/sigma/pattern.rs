@@ -452,7 +452,11 @@ mod tests {
     fn huge_regex_is_an_error_not_a_stall() {
         let big = "a".repeat(1 << 20);
         assert!(build_regex(&big).expect_err("must fail").contains("limit"));
-        assert!(build_regex("(").expect_err("must fail").starts_with("invalid regex"));
+        assert!(
+            build_regex("(")
+                .expect_err("must fail")
+                .starts_with("invalid regex")
+        );
         assert!(build_regex("a{1000}{1000}").is_err());
     }
 }

@@ -477,3 +477,27 @@ fn findings_carry_rule_entity_and_evidence() {
     assert_eq!(s("evidences_event_uids"), "ev-9");
     assert_eq!(s("severity"), "High");
 }
+
+#[test]
+fn literal_groups_give_the_same_answers_as_direct_tests() {
+    // Five or more literals on one field go through one Aho-Corasick scan;
+    // each kind (equal, prefix, suffix, substring) must still anchor.
+    let d = r"    sel_eq: {Image: 'c:\a\cmd.exe'}
+    sel_pre: {Image|startswith: ['c:\b\', 'c:\z\']}
+    sel_suf: {Image|endswith: ['\ps.exe', '\x.exe']}
+    sel_con: {Image|contains: ['\tmp\', '\q\']}
+    condition: 1 of sel_*
+";
+    let e = engine(&rule(d));
+    assert_eq!(e.groups.len(), 1, "the seven literals form one group");
+    let evs: [&[(&str, &str)]; 7] = [
+        &[("Image", r"C:\A\cmd.exe")],
+        &[("Image", r"C:\A\cmd.exe.bak")],
+        &[("Image", r"C:\b\tool.exe")],
+        &[("Image", r"D:\c:\b\tool.exe")],
+        &[("Image", r"D:\PS.EXE")],
+        &[("Image", r"D:\ps.exe\y")],
+        &[("Image", r"D:\x\TMP\y")],
+    ];
+    assert_eq!(hits(&e, &batch(&evs)), vec![1, 3, 5, 7]);
+}
