@@ -162,3 +162,33 @@ detection:\n  selection:\n    EventID: 1116\n  condition: selection\n";
     assert_eq!(hits.get("R2"), Some(&vec![5]));
     assert_eq!(hits.get("R3"), None);
 }
+
+#[test]
+fn okta_rules_run_through_the_identity_mapping() {
+    // Panther's okta-add-administrator scenario: step 3 is one
+    // user.account.privilege.grant, step 4 one user.lifecycle.create; the
+    // brute force of step 2 has neither. SigmaHQ 413d4a81 (admin role
+    // assigned) and b6c718dd (user created) match on eventType alone.
+    let e = shared_engine();
+    let run = |file: &str| {
+        let path = shared(&format!(
+            "auth/okta/panther_scenario_okta-add-administrator_{file}"
+        ));
+        count_by_rule(&e, &decode(&path, None))
+    };
+    let admin = run("3_admin_privs_assigned.jsonl");
+    assert_eq!(
+        admin.get("413d4a81-6c98-4479-9863-014785fd579c"),
+        Some(&1),
+        "{admin:?}"
+    );
+    assert_eq!(admin.values().sum::<usize>(), 1, "{admin:?}");
+    let user = run("4_new-user.jsonl");
+    assert_eq!(
+        user.get("b6c718dd-8f53-4b9f-98d8-93fdca966969"),
+        Some(&1),
+        "{user:?}"
+    );
+    assert_eq!(user.values().sum::<usize>(), 1, "{user:?}");
+    assert!(run("2_brute_force_logins.jsonl").is_empty());
+}
