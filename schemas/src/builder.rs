@@ -25,7 +25,8 @@ use arrow_array::builder::{
     ArrayBuilder, BooleanBuilder, Float64Builder, Int32Builder, Int64Builder, MapBuilder,
     StringBuilder, TimestampMicrosecondBuilder,
 };
-use arrow_array::{ArrayRef, RecordBatch};
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, ArrayRef, RecordBatch};
 use chrono::{DateTime, Utc};
 
 use crate::class::Class;
@@ -84,6 +85,38 @@ impl Col {
             Col::Bool(b) => Arc::new(b.finish()),
             Col::Ts(b) => Arc::new(b.finish()),
             Col::Map(b) => Arc::new(b.finish()),
+        }
+    }
+
+    /// An empty builder like `self`, its buffers sized for `rows` rows
+    /// holding what `done` (the array `self` just produced) held, so the
+    /// next batch does not regrow them by reallocation.
+    fn presized(&self, rows: usize, done: &ArrayRef) -> Col {
+        let text = |a: &dyn Array| a.as_string_opt::<i32>().map_or(0, |s| s.value_data().len());
+        match self {
+            Col::Utf8(_) => Col::Utf8(StringBuilder::with_capacity(rows, text(done.as_ref()))),
+            Col::Int32(_) => Col::Int32(Int32Builder::with_capacity(rows)),
+            Col::Int64(_) => Col::Int64(Int64Builder::with_capacity(rows)),
+            Col::Float64(_) => Col::Float64(Float64Builder::with_capacity(rows)),
+            Col::Bool(_) => Col::Bool(BooleanBuilder::with_capacity(rows)),
+            Col::Ts(_) => {
+                Col::Ts(TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("UTC"))
+            }
+            Col::Map(_) => {
+                let (n, kb, vb) = done.as_map_opt().map_or((0, 0, 0), |m| {
+                    (
+                        m.keys().len(),
+                        text(m.keys().as_ref()),
+                        text(m.values().as_ref()),
+                    )
+                });
+                Col::Map(Box::new(MapB::with_capacity(
+                    None,
+                    StringBuilder::with_capacity(n, kb),
+                    StringBuilder::with_capacity(n, vb),
+                    rows,
+                )))
+            }
         }
     }
 
@@ -159,9 +192,13 @@ impl BatchBuilder {
         }
     }
 
-    /// Take the rows built so far as a batch, leaving the builder empty.
+    /// Take the rows built so far as a batch, leaving the builder empty
+    /// with room for a batch like this one.
     pub fn finish(&mut self) -> RecordBatch {
         let arrays: Vec<ArrayRef> = self.cols.iter_mut().map(Col::finish).collect();
+        for (col, done) in self.cols.iter_mut().zip(&arrays) {
+            *col = col.presized(self.rows, done);
+        }
         self.rows = 0;
         self.bytes = 0;
         RecordBatch::try_new(self.class.schema(), arrays)
@@ -451,5 +488,39 @@ pub fn parse_bool(v: &str) -> Option<bool> {
         "true" | "1" | "yes" | "t" | "y" => Some(true),
         "false" | "0" | "no" | "f" | "n" => Some(false),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A builder used again after `finish` (its buffers sized from the
+    /// first batch) gives the next batch only its own rows, on the schema.
+    #[test]
+    fn next_batch_after_finish_holds_only_its_own_rows() {
+        let mut b = BatchBuilder::new(Class::Authentication);
+        for name in ["alice", "bob"] {
+            let mut row = b.row();
+            row.str(Field::UserName, name);
+            row.unmapped("k", name);
+            row.time_us(Field::Time, 1);
+        }
+        let first = b.finish();
+        let mut row = b.row();
+        row.str(Field::UserName, "carol");
+        row.unmapped("k", "carol");
+        row.unmapped("j", "x");
+        row.finish();
+        let second = b.finish();
+        assert_eq!((first.num_rows(), second.num_rows()), (2, 1));
+        assert_eq!(second.schema(), first.schema());
+        let col = |name: &str| second.column_by_name(name).cloned().expect("column");
+        assert_eq!(col("user_name").as_string::<i32>().value(0), "carol");
+        let unmapped = col("unmapped");
+        let m = unmapped.as_map();
+        assert_eq!(m.value_length(0), 2);
+        assert_eq!(m.keys().as_string::<i32>().value(1), "j");
+        assert!(col("time").is_null(0));
     }
 }
