@@ -42,10 +42,15 @@ impl<'b> Col<'b> {
 
 fn lower_text<'b>(t: &Text<'b>) -> Text<'b> {
     let s = t.as_ref()?;
-    if s.chars().any(char::is_uppercase) {
-        Some(Cow::Owned(s.to_lowercase()))
+    let changes = if s.is_ascii() {
+        s.bytes().any(|b| b.is_ascii_uppercase())
     } else {
-        Some(s.clone())
+        s.chars().any(char::is_uppercase)
+    };
+    match (changes, s.is_ascii()) {
+        (false, _) => Some(s.clone()),
+        (true, true) => Some(Cow::Owned(s.to_ascii_lowercase())),
+        (true, false) => Some(Cow::Owned(s.to_lowercase())),
     }
 }
 
@@ -133,6 +138,7 @@ impl<'b> Columns<'b> {
             for (v, out) in vals.iter().zip(rows.iter_mut()) {
                 if let Some(v) = v {
                     group.scan(v, out);
+                    literal::sort(out);
                 }
             }
             self.hits.insert(g, rows);

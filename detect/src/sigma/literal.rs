@@ -74,17 +74,23 @@ impl Group {
     }
 }
 
-/// Whether the hits of one value satisfy `r`.
+/// Order one value's hits by pattern, for [`satisfied`].
+pub(crate) fn sort(hits: &mut [Hit]) {
+    hits.sort_unstable_by_key(|h| h.pattern);
+}
+
+/// Whether the hits of one value (sorted by [`sort`]) satisfy `r`.
 pub(crate) fn satisfied(hits: &[Hit], r: LitRef) -> bool {
-    hits.iter().any(|h| {
-        h.pattern == r.pattern
-            && match r.kind {
-                Kind::Eq => h.at_start && h.at_end,
-                Kind::Prefix => h.at_start,
-                Kind::Suffix => h.at_end,
-                Kind::Contains => true,
-            }
-    })
+    let from = hits.partition_point(|h| h.pattern < r.pattern);
+    hits[from..]
+        .iter()
+        .take_while(|h| h.pattern == r.pattern)
+        .any(|h| match r.kind {
+            Kind::Eq => h.at_start && h.at_end,
+            Kind::Prefix => h.at_start,
+            Kind::Suffix => h.at_end,
+            Kind::Contains => true,
+        })
 }
 
 fn literal(p: &Pred) -> Option<(&Target, bool, &str, Kind)> {

@@ -284,9 +284,14 @@ impl Matcher {
     }
 }
 
+/// An equivalent regex; a `*` at either end drops the anchor there
+/// instead of becoming `.*`, so the search can start at a literal.
 fn regex_of(toks: &[Tok], fold: &dyn Fn(&str) -> String) -> Result<regex::Regex, String> {
-    let mut re = String::from("(?s)^");
-    for t in toks {
+    let open_start = toks.first() == Some(&Tok::Many);
+    let open_end = toks.len() > 1 && toks.last() == Some(&Tok::Many);
+    let inner = &toks[usize::from(open_start)..toks.len() - usize::from(open_end)];
+    let mut re = String::from(if open_start { "(?s)" } else { "(?s)^" });
+    for t in inner {
         match t {
             Tok::Lit(s) => re.push_str(&regex::escape(&fold(s))),
             Tok::One => re.push('.'),
@@ -300,7 +305,9 @@ fn regex_of(toks: &[Tok], fold: &dyn Fn(&str) -> String) -> Result<regex::Regex,
             }
         }
     }
-    re.push('$');
+    if !open_end {
+        re.push('$');
+    }
     build_regex(&re)
 }
 
