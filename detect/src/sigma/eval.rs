@@ -21,7 +21,7 @@ use arrow::datatypes::DataType;
 use arrow_array::RecordBatch;
 
 use super::compile::{Cmp, Expr, Pred, RefKind, Source, Test};
-use super::literal::{self, Group, Hit};
+use super::literal::{Group, GroupRows};
 use super::mapping::Target;
 
 type Text<'b> = Option<Cow<'b, str>>;
@@ -60,8 +60,8 @@ pub(crate) struct Columns<'b> {
     cols: HashMap<Target, Col<'b>>,
     keywords: Option<Vec<Vec<String>>>,
     groups: &'b [Group],
-    /// Per literal group scanned so far, the hits of each row.
-    hits: HashMap<usize, Vec<Vec<Hit>>>,
+    /// Per literal group scanned so far, where each literal holds.
+    hits: HashMap<usize, GroupRows>,
     /// `unmapped` entries by key: (row, value).
     map_index: Option<MapIndex<'b>>,
 }
@@ -128,22 +128,16 @@ impl<'b> Columns<'b> {
         }
     }
 
-    /// The per-row hits of literal group `g`, scanning its column once.
-    fn group_hits(&mut self, g: usize) -> Option<&[Vec<Hit>]> {
+    /// Where the literals of group `g` hold, scanning its column once.
+    fn group_rows(&mut self, g: usize) -> Option<&GroupRows> {
         if !self.hits.contains_key(&g) {
             let group = self.groups.get(g)?;
             let col = self.cols.get_mut(&group.target)?;
             let vals: &[Text<'_>] = if group.cased { &col.orig } else { col.lower() };
-            let mut rows = vec![Vec::new(); vals.len()];
-            for (v, out) in vals.iter().zip(rows.iter_mut()) {
-                if let Some(v) = v {
-                    group.scan(v, out);
-                    literal::sort(out);
-                }
-            }
+            let rows = group.scan_all(vals);
             self.hits.insert(g, rows);
         }
-        self.hits.get(&g).map(Vec::as_slice)
+        self.hits.get(&g)
     }
 
     /// Rows in the batch.
@@ -306,6 +300,16 @@ pub(crate) fn eval(expr: &Expr, preds: &[Pred], cols: &mut Columns<'_>, sel: &[u
     }
 }
 
+/// Rows in both `a` and `b` (both ascending).
+fn intersect(a: &[u32], b: &[u32]) -> Rows {
+    let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    small
+        .iter()
+        .copied()
+        .filter(|x| large.binary_search(x).is_ok())
+        .collect()
+}
+
 /// `a` without `b` (both ascending).
 fn minus(a: &[u32], b: &[u32]) -> Rows {
     let mut out = Vec::with_capacity(a.len());
@@ -360,9 +364,9 @@ fn test(p: &Pred, cols: &mut Columns<'_>, sel: &[u32]) -> Rows {
         return fieldref(cols, target, other, *kind, sel);
     }
     if let Some(r) = p.lit
-        && let Some(hits) = cols.group_hits(r.group)
+        && let Some(rows) = cols.group_rows(r.group)
     {
-        return keep(sel, |i| literal::satisfied(&hits[i], r));
+        return intersect(sel, rows.rows(r));
     }
     let Some(col) = cols.cols.get_mut(target) else {
         return Vec::new();

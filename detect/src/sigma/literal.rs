@@ -4,10 +4,10 @@
 //! substring (`Image|endswith: '\cmd.exe'`). When several predicates, of
 //! any rules, test one field the same way (case-folded or `cased`), their
 //! literals go into one Aho-Corasick automaton. Per batch, the first such
-//! predicate to run scans the column once with it and keeps, per row, the
-//! patterns found and whether each touched the start or end of the value;
-//! every predicate of the group then reads its answer from that list
-//! instead of scanning the value again.
+//! predicate to run scans the column once with it and keeps, per literal
+//! and way of matching (equal, prefix, suffix, anywhere), the rows where
+//! it holds; every predicate of the group then intersects its rows in
+//! play with that list instead of scanning values again.
 
 use std::collections::HashMap;
 
@@ -47,6 +47,8 @@ pub(crate) struct Group {
     /// `None` only when the automaton could not be built; no predicate
     /// then points at the group.
     ac: Option<AhoCorasick>,
+    /// How many literals the automaton holds.
+    patterns: usize,
 }
 
 /// A pattern found in one value: its id, and whether it started at the
@@ -60,7 +62,7 @@ pub(crate) struct Hit {
 
 impl Group {
     /// Scan one value (lower-cased already unless `cased`).
-    pub(crate) fn scan(&self, v: &str, out: &mut Vec<Hit>) {
+    fn scan(&self, v: &str, out: &mut Vec<Hit>) {
         let Some(ac) = &self.ac else {
             return;
         };
@@ -74,23 +76,63 @@ impl Group {
     }
 }
 
-/// Order one value's hits by pattern, for [`satisfied`].
-pub(crate) fn sort(hits: &mut [Hit]) {
-    hits.sort_unstable_by_key(|h| h.pattern);
+/// For one batch, the rows where each pattern of a group sits each way
+/// (equal, prefix, suffix, anywhere), ascending.
+pub(crate) struct GroupRows {
+    by_pattern: Vec<[Vec<u32>; 4]>,
 }
 
-/// Whether the hits of one value (sorted by [`sort`]) satisfy `r`.
-pub(crate) fn satisfied(hits: &[Hit], r: LitRef) -> bool {
-    let from = hits.partition_point(|h| h.pattern < r.pattern);
-    hits[from..]
-        .iter()
-        .take_while(|h| h.pattern == r.pattern)
-        .any(|h| match r.kind {
-            Kind::Eq => h.at_start && h.at_end,
-            Kind::Prefix => h.at_start,
-            Kind::Suffix => h.at_end,
-            Kind::Contains => true,
-        })
+impl GroupRows {
+    fn new(patterns: usize) -> GroupRows {
+        GroupRows {
+            by_pattern: (0..patterns).map(|_| Default::default()).collect(),
+        }
+    }
+
+    /// Record the hits of `row`; rows must come in ascending order.
+    fn add(&mut self, row: u32, hits: &[Hit]) {
+        for h in hits {
+            let Some(lists) = self.by_pattern.get_mut(h.pattern as usize) else {
+                continue;
+            };
+            let kinds = [h.at_start && h.at_end, h.at_start, h.at_end, true];
+            for (list, on) in lists.iter_mut().zip(kinds) {
+                if on && list.last() != Some(&row) {
+                    list.push(row);
+                }
+            }
+        }
+    }
+
+    /// The rows where `r` holds.
+    pub(crate) fn rows(&self, r: LitRef) -> &[u32] {
+        let k = match r.kind {
+            Kind::Eq => 0,
+            Kind::Prefix => 1,
+            Kind::Suffix => 2,
+            Kind::Contains => 3,
+        };
+        self.by_pattern
+            .get(r.pattern as usize)
+            .map_or(&[][..], |l| l[k].as_slice())
+    }
+}
+
+impl Group {
+    /// Scan `vals` (lower-cased already unless the group is `cased`).
+    pub(crate) fn scan_all<S: AsRef<str>>(&self, vals: &[Option<S>]) -> GroupRows {
+        let mut out = GroupRows::new(self.patterns);
+        let mut buf = Vec::new();
+        for (row, v) in vals.iter().enumerate() {
+            let Some(v) = v else {
+                continue;
+            };
+            buf.clear();
+            self.scan(v.as_ref(), &mut buf);
+            out.add(u32::try_from(row).unwrap_or(u32::MAX), &buf);
+        }
+        out
+    }
 }
 
 fn literal(p: &Pred) -> Option<(&Target, bool, &str, Kind)> {
@@ -157,6 +199,7 @@ fn build(groups: Vec<Draft>, programs: &mut [&mut Program]) -> Vec<Group> {
     let mut out = Vec::with_capacity(groups.len());
     let mut failed = Vec::new();
     for (i, (target, cased, pats, _)) in groups.into_iter().enumerate() {
+        let patterns = pats.len();
         let ac = AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
             .build(&pats);
@@ -167,6 +210,7 @@ fn build(groups: Vec<Draft>, programs: &mut [&mut Program]) -> Vec<Group> {
             target,
             cased,
             ac: ac.ok(),
+            patterns,
         });
     }
     for p in programs.iter_mut().flat_map(|p| p.preds.iter_mut()) {
