@@ -129,7 +129,8 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<()> {
         .map(|m| m.len())
         .sum();
     let progress = progress_bar(total_bytes, counter.clone());
-    let (tx, rx) = sync_channel::<Msg>(32);
+    // N.B. with batches of at most 8 MiB this holds at most 32 MiB in flight.
+    let (tx, rx) = sync_channel::<Msg>(4);
     let reader = {
         let counter = counter.clone();
         std::thread::Builder::new()

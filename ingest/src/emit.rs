@@ -14,7 +14,7 @@ use crate::decode::Record;
 /// Rows a builder holds before it is flushed into a batch.
 pub const BATCH_ROWS: usize = 8192;
 /// Text bytes a builder holds before it is flushed.
-pub const BATCH_BYTES: usize = 16 << 20;
+pub const BATCH_BYTES: usize = 8 << 20;
 /// How far behind the newest event time an event may be before it counts
 /// as late (DESIGN.md: 5 s by default).
 pub const ALLOWED_LATENESS_US: i64 = 5_000_000;

@@ -3,7 +3,7 @@
 //! Hive-style partitions by the event's `time` (UTC), zstd-compressed,
 //! which DuckDB, Trino, Spark and Athena read as they are. Rows are written
 //! as they arrive: each open file flushes a row group every
-//! [`ROW_GROUP_ROWS`] rows, and at most [`MAX_OPEN_FILES`] files are open at
+//! [`ROW_GROUP_ROWS`] rows or [`ROW_GROUP_BYTES`] bytes, and at most [`MAX_OPEN_FILES`] files are open at
 //! once (the least recently written is closed first), so memory stays
 //! bounded whatever the input size.
 //!
@@ -28,6 +28,15 @@ use crate::SinkError;
 
 /// Rows per Parquet row group.
 pub const ROW_GROUP_ROWS: usize = 64 * 1024;
+/// Buffered bytes of a row group before it is flushed: with at most
+/// [`MAX_OPEN_FILES`] files open, this bounds the lake's memory (32 × 8 MiB)
+/// whatever the input size; wide records (Windows events carry their whole
+/// raw record) reach it long before [`ROW_GROUP_ROWS`].
+pub const ROW_GROUP_BYTES: usize = 8 << 20;
+/// Row groups per file before it is closed and a new one started: a writer
+/// keeps the metadata of every row group it wrote until it closes, so
+/// rotating files keeps that bounded too.
+pub const FILE_ROW_GROUPS: usize = 32;
 /// Rows per file before it is closed and a new one started.
 pub const FILE_ROWS: usize = 1 << 20;
 /// Files open at once.
@@ -121,10 +130,13 @@ impl LakeWriter {
             return Ok(());
         };
         f.writer.write(part).map_err(SinkError::parquet)?;
+        if f.writer.in_progress_size() >= ROW_GROUP_BYTES {
+            f.writer.flush().map_err(SinkError::parquet)?;
+        }
         f.rows += part.num_rows();
         f.last_use = tick;
         *self.stats.rows.entry(key.class).or_default() += part.num_rows() as u64;
-        if f.rows >= FILE_ROWS {
+        if f.rows >= FILE_ROWS || f.writer.flushed_row_groups().len() >= FILE_ROW_GROUPS {
             self.close(&key)?;
         }
         Ok(())
