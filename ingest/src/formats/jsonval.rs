@@ -230,7 +230,7 @@ impl Serialize for Val<'_> {
 /// [`DecodeError::Syntax`] with serde's message (line and column), also for
 /// text after the value.
 pub(crate) fn parse(text: &str) -> Result<Val<'_>, DecodeError> {
-    parse_with(text, true)
+    parse_with::<true>(text)
 }
 
 /// Parse one record keeping every member as written, repeated keys too.
@@ -239,13 +239,15 @@ pub(crate) fn parse(text: &str) -> Result<Val<'_>, DecodeError> {
 ///
 /// As [`parse`].
 pub(crate) fn parse_all(text: &str) -> Result<Val<'_>, DecodeError> {
-    parse_with(text, false)
+    parse_with::<false>(text)
 }
 
-fn parse_with(text: &str, dedup: bool) -> Result<Val<'_>, DecodeError> {
+/// Parse with `DEDUP` a constant, so each way is compiled on its own.
+#[inline]
+fn parse_with<const DEDUP: bool>(text: &str) -> Result<Val<'_>, DecodeError> {
     let syntax = |e: serde_json::Error| DecodeError::syntax(format!("invalid JSON: {e}"));
     let mut de = serde_json::Deserializer::from_str(text);
-    let v = Seed { dedup }.deserialize(&mut de).map_err(syntax)?;
+    let v = Seed::<DEDUP>.deserialize(&mut de).map_err(syntax)?;
     de.end().map_err(syntax)?;
     Ok(v)
 }
@@ -332,13 +334,11 @@ impl Flat<'_, '_> {
     }
 }
 
-/// Builds a [`Val`], removing repeated keys or not.
+/// Builds a [`Val`], removing repeated keys (`DEDUP`) or not.
 #[derive(Clone, Copy)]
-struct Seed {
-    dedup: bool,
-}
+struct Seed<const DEDUP: bool>;
 
-impl<'de> DeserializeSeed<'de> for Seed {
+impl<'de, const DEDUP: bool> DeserializeSeed<'de> for Seed<DEDUP> {
     type Value = Val<'de>;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Val<'de>, D::Error> {
@@ -346,7 +346,7 @@ impl<'de> DeserializeSeed<'de> for Seed {
     }
 }
 
-impl<'de> Visitor<'de> for Seed {
+impl<'de, const DEDUP: bool> Visitor<'de> for Seed<DEDUP> {
     type Value = Val<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -405,7 +405,7 @@ impl<'de> Visitor<'de> for Seed {
         let mut seen = 0u64;
         while let Some(k) = map.next_key_seed(KeySeed)? {
             let v = map.next_value_seed(self)?;
-            if self.dedup {
+            if DEDUP {
                 let bit = 1u64 << key_bit(&k);
                 if seen & bit != 0
                     && let Some(slot) = members.iter_mut().find(|(x, _)| *x == k)

@@ -248,6 +248,7 @@ fn walk<'v>(out: &mut Vec<(Text<'v>, Text<'v>)>, name: Text<'v>, v: &'v Val<'_>,
 /// written them.
 fn scalar_text<'v>(v: &'v Val<'_>) -> Option<Text<'v>> {
     match v {
+        Val::Str(s) => Some(Cow::Borrowed(s)),
         Val::Float(n) => Some(Cow::Owned(n.to_string())),
         _ => v.text(),
     }
