@@ -5,7 +5,7 @@
 //! as `replay`, without enrichment or the lake, so the figure is the
 //! decoder's own. Peak memory is the process high-water mark.
 
-use std::io::{Cursor, Read};
+use std::io::{Cursor, Read, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -38,9 +38,15 @@ pub fn decode(a: DecodeArgs) -> anyhow::Result<()> {
         format,
         ..ReadOptions::default()
     };
-    println!(
+    let _ = writeln!(
+        std::io::stdout(),
         "{:<48} {:<18} {:>10} {:>12} {:>10} {:>12}",
-        "file", "format", "MB", "records", "MB/s", "events/s"
+        "file",
+        "format",
+        "MB",
+        "records",
+        "MB/s",
+        "events/s"
     );
     for path in source::expand(&a.paths)? {
         let bytes: Arc<[u8]> = load(&path)?.into();
@@ -61,7 +67,8 @@ pub fn decode(a: DecodeArgs) -> anyhow::Result<()> {
         let name = path
             .file_name()
             .map_or(String::new(), |n| n.to_string_lossy().into());
-        println!(
+        let _ = writeln!(
+            std::io::stdout(),
             "{:<48} {:<18} {:>10.1} {:>12} {:>10.1} {:>12.0}",
             truncate(&name, 48),
             used.map_or("unknown", |f| f.name()),
@@ -71,7 +78,7 @@ pub fn decode(a: DecodeArgs) -> anyhow::Result<()> {
             rows as f64 / secs
         );
     }
-    println!("peak memory: {} MiB", peak_rss_mib());
+    let _ = writeln!(std::io::stdout(), "peak memory: {} MiB", peak_rss_mib());
     Ok(())
 }
 

@@ -91,7 +91,7 @@ fn main() -> ExitCode {
     match res {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("vigil: {e:#}");
+            eprintln!("vigil: {}", error_chain(&e));
             ExitCode::FAILURE
         }
     }
@@ -105,6 +105,20 @@ impl From<OutFormat> for vigil_sink::sql::ResultFormat {
             OutFormat::Json => Self::Json,
         }
     }
+}
+
+/// The error and its causes, each cause only where the message before it
+/// does not already say it (library errors often include their source).
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut out = e.to_string();
+    for cause in e.chain().skip(1) {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+    }
+    out
 }
 
 fn init_logging() {

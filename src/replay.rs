@@ -57,6 +57,12 @@ pub struct ReplayArgs {
     /// CICFlowMeter), as an IANA name. Never guessed.
     #[arg(long, default_value = "UTC")]
     timezone: String,
+    /// Add to a lake that already holds data under --out. Without it, a
+    /// second replay into the same --out is refused, because the lake would
+    /// then hold both runs' rows (dlq.ndjson and summary.json always
+    /// describe the last run).
+    #[arg(long)]
+    append: bool,
     /// Largest record in bytes; larger ones are dead-lettered whole.
     #[arg(long, default_value_t = vigil_ingest::framing::DEFAULT_MAX_RECORD_BYTES)]
     max_record_bytes: usize,
@@ -108,6 +114,15 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<()> {
         }
         None => Detectors::new(),
     };
+    let lake_dir = a.out.join("lake");
+    let has_data = std::fs::read_dir(&lake_dir).is_ok_and(|mut d| d.next().is_some());
+    if has_data && !a.append {
+        bail!(
+            "{} already holds a lake; pass --append to add this run to it, \
+             or choose another --out",
+            lake_dir.display()
+        );
+    }
     std::fs::create_dir_all(&a.out).with_context(|| format!("{}", a.out.display()))?;
     let run_id = format!("{:x}", chrono::Utc::now().timestamp_micros());
     let mut lake = LakeWriter::create(&a.out.join("lake"), &run_id)?;
@@ -276,35 +291,10 @@ fn report(
     elapsed: Duration,
 ) -> anyhow::Result<()> {
     let mut total = FormatStats::default();
-    println!(
-        "{:<18} {:>9} {:>9} {:>6} {:>6}  rows per class",
-        "format", "records", "rows", "dead", "late"
-    );
-    for (name, s) in &sum.per_format {
+    for s in sum.per_format.values() {
         total.merge(s);
-        let rows: u64 = s.rows.values().sum();
-        let per: Vec<String> = s.rows.iter().map(|(c, n)| format!("{c}={n}")).collect();
-        println!(
-            "{name:<18} {:>9} {rows:>9} {:>6} {:>6}  {}",
-            s.records,
-            s.dead_letters,
-            s.late,
-            per.join(" ")
-        );
     }
-    let rows: u64 = total.rows.values().sum();
     let secs = elapsed.as_secs_f64().max(1e-9);
-    println!(
-        "{:<18} {:>9} {rows:>9} {:>6} {:>6}  {} inputs, {} findings, {:.1} MB in {:.2} s",
-        "total",
-        total.records,
-        dead,
-        total.late,
-        sum.files,
-        sum.findings,
-        bytes as f64 / 1e6,
-        secs
-    );
     let per_format: serde_json::Map<String, serde_json::Value> = sum
         .per_format
         .iter()
@@ -325,9 +315,19 @@ fn report(
         "lake_files": files,
         "per_format": per_format,
     });
+    // N.B. the file is written before the table is printed, so a closed
+    // stdout (`| head`) cannot lose it.
     let path = out.join("summary.json");
     std::fs::write(&path, serde_json::to_string_pretty(&doc)? + "\n")
         .with_context(|| format!("{}", path.display()))?;
+    let footer = format!(
+        "{} inputs, {} findings, {:.1} MB in {:.2} s",
+        sum.files,
+        sum.findings,
+        bytes as f64 / 1e6,
+        secs
+    );
+    let _ = print_table(sum, &total, dead, &footer);
     tracing::info!(
         records = total.records,
         dead_letters = dead,
@@ -335,6 +335,36 @@ fn report(
         "Replay finished."
     );
     Ok(())
+}
+
+/// The summary table on stdout. A closed stdout is not an error.
+fn print_table(sum: &Summary, total: &FormatStats, dead: u64, footer: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut w = std::io::stdout().lock();
+    writeln!(
+        w,
+        "{:<18} {:>9} {:>9} {:>6} {:>6} {:>7}  rows per class",
+        "format", "records", "rows", "dead", "late", "no time"
+    )?;
+    for (name, s) in &sum.per_format {
+        let rows: u64 = s.rows.values().sum();
+        let per: Vec<String> = s.rows.iter().map(|(c, n)| format!("{c}={n}")).collect();
+        writeln!(
+            w,
+            "{name:<18} {:>9} {rows:>9} {:>6} {:>6} {:>7}  {}",
+            s.records,
+            s.dead_letters,
+            s.late,
+            s.time_missing,
+            per.join(" ")
+        )?;
+    }
+    let rows: u64 = total.rows.values().sum();
+    writeln!(
+        w,
+        "{:<18} {:>9} {rows:>9} {dead:>6} {:>6} {:>7}  {footer}",
+        "total", total.records, total.late, total.time_missing
+    )
 }
 
 fn stats_json(s: &FormatStats) -> serde_json::Value {

@@ -18,6 +18,9 @@ pub fn run(lake: PathBuf, format: ResultFormat, sql: &str) -> anyhow::Result<()>
         render(&batches, format)
     })?;
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())?;
-    Ok(())
+    match out.write_all(text.as_bytes()) {
+        // A reader that stops early (`| head`) is not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
 }

@@ -199,3 +199,76 @@ fn an_unknown_format_name_is_refused_with_the_list() {
         "{err}"
     );
 }
+
+#[test]
+fn sql_is_read_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let okta = shared("auth/okta/panther_scenario_okta-add-administrator_4_new-user.jsonl");
+    replay(&[&okta], dir.path(), &[]);
+    let lake = dir.path().join("lake").display().to_string();
+    let copy_to = dir.path().join("copied.csv").display().to_string();
+    for q in [
+        "insert into base_event select * from base_event".to_string(),
+        format!("copy (select 1) to '{copy_to}'"),
+        "create external table t stored as csv location '/etc/passwd'".to_string(),
+        "drop table base_event".to_string(),
+        "set datafusion.execution.batch_size = 1".to_string(),
+    ] {
+        let out = vigil(&["sql", "--lake", &lake, &q]);
+        assert!(!out.status.success(), "{q} was allowed");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("not supported") || err.contains("not allowed"),
+            "{q}: {err}"
+        );
+    }
+    assert!(!dir.path().join("copied.csv").exists());
+    let n = common::sql_csv(dir.path(), "select count(*) from base_event");
+    assert_eq!(n, ["1"]);
+}
+
+#[test]
+fn a_second_replay_into_the_same_lake_needs_append() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let okta = shared("auth/okta/panther_scenario_okta-add-administrator_4_new-user.jsonl");
+    replay(&[&okta], dir.path(), &[]);
+    let out = dir.path().display().to_string();
+    let again = vigil(&["replay", &okta.display().to_string(), "--out", &out]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--append"));
+    replay(&[&okta], dir.path(), &["--append"]);
+    assert_eq!(
+        common::sql_csv(dir.path(), "select count(*) from base_event"),
+        ["2"]
+    );
+}
+
+#[test]
+fn the_out_directory_given_as_lake_is_named_as_a_mistake() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let okta = shared("auth/okta/panther_scenario_okta-add-administrator_4_new-user.jsonl");
+    replay(&[&okta], dir.path(), &[]);
+    let out = vigil(&[
+        "sql",
+        "--lake",
+        &dir.path().display().to_string(),
+        "select 1",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean"));
+}
+
+#[test]
+fn a_symlink_loop_in_an_input_directory_reads_each_file_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("in");
+    std::fs::create_dir_all(&input).expect("mkdir");
+    let okta =
+        shared("auth/okta/panther_scenario_okta-add-administrator_2_brute_force_logins.jsonl");
+    std::fs::copy(&okta, input.join("okta.jsonl")).expect("copy");
+    std::os::unix::fs::symlink(".", input.join("self")).expect("symlink");
+    std::os::unix::fs::symlink("okta.jsonl", input.join("latest.jsonl")).expect("symlink");
+    let out = dir.path().join("out");
+    replay(&[&input], &out, &[]);
+    assert_eq!(summary(&out)["rows"]["authentication"], 10);
+}

@@ -98,37 +98,60 @@ pub fn sniff(head: &[u8]) -> Option<Format> {
     if head.starts_with(b"ElfFile\0") {
         return Some(Format::Evtx);
     }
-    let text = String::from_utf8_lossy(&head[..head.len().min(64 * 1024)]);
+    let text = String::from_utf8_lossy(head);
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
-        return Some(first_json_value(trimmed).map_or(Format::Json, |v| classify_json(&v)));
+        return Some(classify_first_values(trimmed));
     }
-    let first = trimmed.lines().next().unwrap_or("");
+    let mut lines = trimmed.lines().filter(|l| !l.trim().is_empty());
+    let first = lines.next().unwrap_or("");
     if first.starts_with("#separator") || first.starts_with("#fields") {
         return Some(Format::ZeekTsv);
     }
-    if formats::vpcflow::looks_like(first) {
+    // N.B. a comment or a stray first line must not decide for the whole
+    // file: the first of the first lines that fits a format wins.
+    std::iter::once(first)
+        .chain(lines)
+        .take(SNIFF_LINES)
+        .find_map(sniff_line)
+}
+
+/// Records looked at to tell a format: the first that is not generic wins.
+const SNIFF_LINES: usize = 16;
+
+fn sniff_line(line: &str) -> Option<Format> {
+    if formats::vpcflow::looks_like(line) {
         return Some(Format::VpcFlow);
     }
-    if formats::cicflow::looks_like(first) {
+    if formats::cicflow::looks_like(line) {
         return Some(Format::CicFlow);
     }
-    if formats::syslog::looks_like(first) {
+    if formats::syslog::looks_like(line) {
         return Some(Format::Syslog);
     }
     None
 }
 
-/// The first JSON object in `text`, or the first element of a top-level
-/// array. Text cut off by the sniff window gives `None`.
-fn first_json_value(text: &str) -> Option<Value> {
+/// The format of the first JSON values that tell one; generic JSON when
+/// none does (or when the first value does not fit in the sniff window).
+fn classify_first_values(text: &str) -> Format {
     let mut frames = crate::framing::JsonValues::new(text.as_bytes(), usize::MAX);
+    let mut seen = 0;
     while let Ok(Some(f)) = frames.next_frame() {
-        if let crate::framing::Frame::Record { text, .. } = f {
-            return serde_json::from_str(&text).ok();
+        if let crate::framing::Frame::Record { text, .. } = f
+            && let Ok(v) = serde_json::from_str::<Value>(&text)
+        {
+            let format = classify_json(&v);
+            if format != Format::Json {
+                return format;
+            }
+        }
+        seen += 1;
+        if seen >= SNIFF_LINES {
+            break;
         }
     }
-    None
+    Format::Json
 }
 
 /// Which JSON format one value belongs to, by its keys.

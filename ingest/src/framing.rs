@@ -88,6 +88,11 @@ impl<R: BufRead> Lines<R> {
     ///
     /// I/O errors of the underlying reader (a truncated gzip stream).
     pub fn next_frame(&mut self) -> io::Result<Option<Frame>> {
+        if self.offset == 0 && self.r.fill_buf()?.starts_with(&[0xEF, 0xBB, 0xBF]) {
+            // A UTF-8 byte order mark is not part of the first record.
+            self.r.consume(3);
+            self.offset = 3;
+        }
         loop {
             let start = self.offset;
             self.line += 1;
@@ -103,7 +108,7 @@ impl<R: BufRead> Lines<R> {
                     None => (avail.len(), false),
                 };
                 let body = if done { n - 1 } else { n };
-                if total + body <= self.max + 1 {
+                if total + body <= self.max.saturating_add(1) {
                     buf.extend_from_slice(&avail[..body]);
                 } else if buf.len() < SAMPLE {
                     let room = SAMPLE.saturating_sub(buf.len()).min(body);
@@ -120,7 +125,7 @@ impl<R: BufRead> Lines<R> {
             if total == 0 && !ended {
                 return Ok(None);
             }
-            if total <= self.max + 1 && buf.last() == Some(&b'\r') {
+            if total <= self.max.saturating_add(1) && buf.last() == Some(&b'\r') {
                 buf.pop();
                 total -= 1;
             }
@@ -463,6 +468,12 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(text(&f[2]), "short two");
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_first_line() {
+        let f = lines(b"\xEF\xBB\xBFfirst\nsecond\n", 100);
+        assert_eq!(f.iter().map(text).collect::<Vec<_>>(), ["first", "second"]);
     }
 
     #[test]

@@ -13,8 +13,10 @@ use flate2::read::MultiGzDecoder;
 /// progress and throughput.
 pub type ByteCounter = Arc<AtomicU64>;
 
-/// How much of an input is read to tell its format.
-pub const SNIFF_BYTES: usize = 64 * 1024;
+/// How much of an input is read to tell its format: as much as the
+/// default largest record, so one large first event (a PowerShell script
+/// block) still fits.
+pub const SNIFF_BYTES: usize = 1 << 20;
 
 /// One opened input.
 pub struct Input {
@@ -36,13 +38,20 @@ pub struct Input {
 }
 
 /// Expand the command-line paths: directories recursively in name order,
-/// `-` as stdin. Hidden files (starting with `.`) in directories are skipped.
+/// `-` as stdin. In directories, hidden entries (starting with `.`) are
+/// skipped, symbolic links to directories are not followed (a link loop
+/// would read the same files forever), and a file reached twice (through
+/// a link) is read once. A subdirectory that cannot be listed is returned
+/// as a path, so that opening it fails and it becomes a dead letter
+/// instead of stopping the run.
 ///
 /// # Errors
 ///
-/// A path that does not exist or cannot be listed, naming it.
+/// A path given on the command line that does not exist or cannot be
+/// listed, naming it.
 pub fn expand(paths: &[PathBuf]) -> io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for p in paths {
         if p.as_os_str() == "-" {
             out.push(p.clone());
@@ -51,7 +60,9 @@ pub fn expand(paths: &[PathBuf]) -> io::Result<Vec<PathBuf>> {
         let meta = std::fs::metadata(p)
             .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", p.display())))?;
         if meta.is_dir() {
-            walk(p, &mut out)?;
+            let rd = std::fs::read_dir(p)
+                .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", p.display())))?;
+            walk(rd, &mut out, &mut seen);
         } else {
             out.push(p.clone());
         }
@@ -59,25 +70,30 @@ pub fn expand(paths: &[PathBuf]) -> io::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> {
-    let rd = std::fs::read_dir(dir)
-        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
-    let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    entries.sort();
-    for p in entries {
-        let hidden = p
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with('.'));
-        if hidden {
+fn walk(
+    rd: std::fs::ReadDir,
+    out: &mut Vec<PathBuf>,
+    seen: &mut std::collections::HashSet<PathBuf>,
+) {
+    let mut entries: Vec<std::fs::DirEntry> = rd.filter_map(Result::ok).collect();
+    entries.sort_by_key(std::fs::DirEntry::file_name);
+    for e in entries {
+        if e.file_name().to_string_lossy().starts_with('.') {
             continue;
         }
-        if p.is_dir() {
-            walk(&p, out)?;
-        } else {
+        let p = e.path();
+        let Ok(ft) = e.file_type() else { continue };
+        if ft.is_dir() {
+            match std::fs::read_dir(&p) {
+                Ok(rd) => walk(rd, out, seen),
+                Err(_) => out.push(p),
+            }
+        } else if ft.is_symlink() && p.is_dir() {
+            continue;
+        } else if seen.insert(p.canonicalize().unwrap_or_else(|_| p.clone())) {
             out.push(p);
         }
     }
-    Ok(())
 }
 
 struct Counting<R> {

@@ -122,7 +122,7 @@ fn every_dead_letter_says_what_was_wrong() {
     let dirs = ["auth", "network", "device"].map(|d| root.join(d));
     for f in source::expand(&dirs).expect("list") {
         for d in replay(&f).dead {
-            let reason = d.splitn(2, ": ").nth(1).unwrap_or("");
+            let reason = d.split_once(": ").map_or("", |(_, r)| r);
             assert!(
                 reason.len() > 10,
                 "{}: vague dead-letter reason {d:?}",

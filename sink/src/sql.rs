@@ -13,6 +13,7 @@ use arrow::datatypes::{DataType, Field, Schema};
 use datafusion::datasource::MemTable;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::ListingOptions;
+use datafusion::execution::context::SQLOptions;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use vigil_schemas::Class;
 
@@ -62,6 +63,14 @@ pub async fn lake_context(root: &Path) -> Result<SessionContext, SinkError> {
             root.display()
         )));
     }
+    let has_class = Class::ALL.iter().any(|c| root.join(c.name()).is_dir());
+    if !has_class && root.join("lake").is_dir() {
+        return Err(SinkError::Config(format!(
+            "{} holds no class tables; did you mean {}?",
+            root.display(),
+            root.join("lake").display()
+        )));
+    }
     let config = SessionConfig::new().with_information_schema(true);
     let ctx = SessionContext::new_with_config(config);
     for class in Class::ALL {
@@ -89,14 +98,22 @@ pub async fn lake_context(root: &Path) -> Result<SessionContext, SinkError> {
     Ok(ctx)
 }
 
-/// Run one query and collect its result.
+/// Run one read-only query and collect its result.
 ///
 /// # Errors
 ///
-/// The SQL does not parse or plan, or execution fails; the message is
-/// DataFusion's.
+/// The SQL does not parse or plan, it would change something (DDL, DML,
+/// `COPY`, `SET`), or execution fails; the message is DataFusion's.
 pub async fn query(ctx: &SessionContext, sql: &str) -> Result<Vec<RecordBatch>, SinkError> {
-    let df = ctx.sql(sql).await.map_err(SinkError::query)?;
+    // N.B. read-only: no DDL (CREATE, DROP), no DML (INSERT, COPY), no SET.
+    let options = SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false);
+    let df = ctx
+        .sql_with_options(sql, options)
+        .await
+        .map_err(SinkError::query)?;
     df.collect().await.map_err(SinkError::query)
 }
 
