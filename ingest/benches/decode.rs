@@ -18,10 +18,19 @@ const FAMILIES: &[(&str, &str)] = &[
         "windows-json",
         "auth/windows_json/empire_shell_rubeus_asktgt_ptt_2020-09-21223848.json",
     ),
-    ("okta", "labeled/panther_rule_tests/okta_systemlog.jsonl"),
+    (
+        "okta",
+        "auth/okta/panther_scenario_okta-add-administrator_2_brute_force_logins.jsonl",
+    ),
     (
         "entra",
-        "labeled/panther_rule_tests/azure_signin_and_audit.jsonl",
+        "auth/entra_m365/GoldenSAMLADFSMailAccess_AADAuditEvents.json",
+    ),
+    // Panther rule-test records wrap each event ({"rule_id":..,"log":{..}}),
+    // so they sniff as generic JSON: this measures the generic decoder.
+    (
+        "json-generic",
+        "labeled/panther_rule_tests/okta_systemlog.jsonl",
     ),
     (
         "cloudtrail",

@@ -210,7 +210,7 @@ fn read_evtx(
 ) -> Result<(), (std::io::Error, (u64, u64))> {
     let mut bytes = Vec::new();
     reader.read_to_end(&mut bytes).map_err(|e| (e, (0, 0)))?;
-    let settings = evtx::ParserSettings::default().num_threads(1);
+    let settings = evtx::ParserSettings::default();
     let mut parser = match evtx::EvtxParser::from_buffer(bytes) {
         Ok(p) => p.with_configuration(settings),
         Err(e) => {
