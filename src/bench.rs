@@ -82,7 +82,7 @@ pub fn decode(a: DecodeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn load(path: &PathBuf) -> anyhow::Result<Vec<u8>> {
+fn load(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
     let input = source::open(path, &ByteCounter::default())?;
     let mut bytes = Vec::new();
     let mut r = input.reader;

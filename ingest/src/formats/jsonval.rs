@@ -8,10 +8,10 @@
 //! (they walk every member once, and look up a handful by name).
 //!
 //! Two ways to parse, differing only on a key repeated in one object:
-//! [`parse`] keeps what `serde_json::Value` keeps (the last value, in the
-//! place of the first), [`parse_all`] keeps every member as written (the
+//! `parse` keeps what `serde_json::Value` keeps (the last value, in the
+//! place of the first), `parse_all` keeps every member as written (the
 //! Windows decoders, which look up the first). Text of numbers, the
-//! [`fmt::Display`] form and [`flatten_into`] spell values as serde_json
+//! [`fmt::Display`] form and `flatten_into` spell values as serde_json
 //! does, so a decoder moved from `Value` writes the same rows.
 
 use std::borrow::Cow;
