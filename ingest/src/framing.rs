@@ -64,6 +64,9 @@ pub struct Lines<R> {
     max: usize,
     line: u64,
     offset: u64,
+    /// A read error met after a complete line: that line is handed out
+    /// first, and the error on the next call, so no record is lost to it.
+    pending: Option<io::Error>,
 }
 
 impl<R: BufRead> Lines<R> {
@@ -79,6 +82,7 @@ impl<R: BufRead> Lines<R> {
             max,
             line: 0,
             offset: 0,
+            pending: None,
         }
     }
 
@@ -88,6 +92,9 @@ impl<R: BufRead> Lines<R> {
     ///
     /// I/O errors of the underlying reader (a truncated gzip stream).
     pub fn next_frame(&mut self) -> io::Result<Option<Frame>> {
+        if let Some(e) = self.pending.take() {
+            return Err(e);
+        }
         if self.offset == 0 && self.r.fill_buf()?.starts_with(&[0xEF, 0xBB, 0xBF]) {
             // A UTF-8 byte order mark is not part of the first record.
             self.r.consume(3);
@@ -99,7 +106,14 @@ impl<R: BufRead> Lines<R> {
             let mut buf = Vec::new();
             let (mut total, mut ended) = (0usize, false);
             loop {
-                let avail = self.r.fill_buf()?;
+                let avail = match self.r.fill_buf() {
+                    Ok(a) => a,
+                    Err(e) if total > 0 => {
+                        self.pending = Some(e);
+                        break;
+                    }
+                    Err(e) => return Err(e),
+                };
                 if avail.is_empty() {
                     break;
                 }
@@ -468,6 +482,24 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(text(&f[2]), "short two");
+    }
+
+    #[test]
+    fn a_read_error_after_an_unterminated_last_line_keeps_the_line() {
+        struct Broken;
+        impl std::io::Read for Broken {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                Err(io::Error::other("invalid gzip header"))
+            }
+        }
+        let r = std::io::BufReader::new(std::io::Read::chain(&b"one\ntwo"[..], Broken));
+        let mut l = Lines::new(r, 100);
+        let a = l.next_frame().expect("first");
+        let b = l.next_frame().expect("second, before the error");
+        assert_eq!(a.as_ref().map(text), Some("one"));
+        assert_eq!(b.as_ref().map(text), Some("two"));
+        let e = l.next_frame().expect_err("then the error");
+        assert_eq!(e.to_string(), "invalid gzip header");
     }
 
     #[test]
