@@ -272,3 +272,18 @@ fn a_symlink_loop_in_an_input_directory_reads_each_file_once() {
     replay(&[&input], &out, &[]);
     assert_eq!(summary(&out)["rows"]["authentication"], 10);
 }
+
+#[test]
+fn a_truncated_evtx_file_says_records_were_lost() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let full = std::fs::read(shared("auth/evtx/chainsaw_security_sample.evtx")).expect("read");
+    let f = dir.path().join("cut.evtx");
+    std::fs::write(&f, &full[..40_000]).expect("write");
+    let out = dir.path().join("out");
+    replay(&[&f], &out, &[]);
+    let r = reasons(&out);
+    assert!(
+        r.iter().any(|x| x.starts_with("EVTX file ends early")),
+        "{r:?}"
+    );
+}

@@ -198,6 +198,11 @@ pub fn read_input(
     (Some(format), em.stats().clone())
 }
 
+/// Size of the EVTX file header, which the first chunk follows.
+const EVTX_HEADER_BYTES: u64 = 4096;
+/// Size of one EVTX chunk.
+const EVTX_CHUNK_BYTES: u64 = 65536;
+
 type EvtxHandler<'a> = dyn FnMut(Frame, &mut Emitter) + 'a;
 
 /// Binary EVTX: each record rendered as JSON (`#attributes` style) is one
@@ -211,6 +216,7 @@ fn read_evtx(
     let mut bytes = Vec::new();
     reader.read_to_end(&mut bytes).map_err(|e| (e, (0, 0)))?;
     let settings = evtx::ParserSettings::default();
+    let len = bytes.len() as u64;
     let mut parser = match evtx::EvtxParser::from_buffer(bytes) {
         Ok(p) => p.with_configuration(settings),
         Err(e) => {
@@ -227,6 +233,26 @@ fn read_evtx(
             return Ok(());
         }
     };
+    // N.B. the parser reads whatever whole chunks a cut-off file still has
+    // and says nothing of the rest: compare with the header's chunk count.
+    let declared = u64::from(parser.header().chunk_count);
+    let present = len.saturating_sub(EVTX_HEADER_BYTES) / EVTX_CHUNK_BYTES;
+    if present < declared {
+        let reason = format!(
+            "EVTX file ends early: its header declares {declared} chunks of 64 KiB, \
+             the file holds {present}; records in the missing chunks are lost"
+        );
+        let offset = EVTX_HEADER_BYTES + present * EVTX_CHUNK_BYTES;
+        handle(
+            Frame::Bad {
+                reason,
+                sample: Vec::new(),
+                line: 0,
+                offset,
+            },
+            em,
+        );
+    }
     for (i, rec) in parser.records_json().enumerate() {
         let frame = match rec {
             Ok(r) => Frame::Record {
