@@ -5,6 +5,10 @@
 //! same ids and receivers can drop duplicates. The entity is the event's
 //! user (`user_name`, lower-cased), else its host (`device_hostname`),
 //! else its source address. Time is the event's time.
+//!
+//! A correlation finding's id hashes the correlation id, the group key and
+//! the uid of the window's first event, so a replay (or the same events in
+//! another order within the lateness) gives the same id.
 
 use arrow::array::{Array, AsArray, StringArray};
 use arrow::datatypes::TimestampMicrosecondType;
@@ -12,6 +16,7 @@ use arrow_array::RecordBatch;
 use vigil_schemas::{BatchBuilder, Class, Field};
 
 use super::RuleMeta;
+use super::correlate::{Alert, Correlation, EVIDENCE_CAP, EntityKind};
 
 /// The stable id of the finding of `rule_id` on the event `event_uid`.
 pub fn finding_uid(rule_id: &str, event_uid: &str) -> String {
@@ -99,6 +104,106 @@ pub(crate) fn findings(batch: &RecordBatch, hits: &[(&RuleMeta, Vec<usize>)]) ->
             r.opt_str(Field::DeviceHostname, text_at(ev.host, row));
             r.opt_str(Field::SrcEndpointIp, text_at(ev.ip, row));
         }
+    }
+    b.finish()
+}
+
+/// The stable id of a correlation finding: the correlation, the group
+/// and the first event of its window.
+pub(crate) fn correlation_uid(corr_id: &str, a: &Alert) -> String {
+    let mut what = a.key.join("\u{1f}");
+    what.push('\u{1e}');
+    what.push_str(&a.first_uid);
+    finding_uid(corr_id, &what)
+}
+
+/// A count or aggregate as text: whole numbers without decimals.
+fn number_text(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+/// Finding rows for correlations that fired. The entity is the first
+/// group-by value naming a user, else a device, else an address; the
+/// description says what held (`event_count 7 for WorkstationName=...`).
+pub(crate) fn correlation_findings(list: &[Correlation], alerts: &[Alert]) -> RecordBatch {
+    let mut b = BatchBuilder::new(Class::DetectionFinding);
+    for a in alerts {
+        let c = &list[a.corr];
+        let meta = &c.meta;
+        let (sev_id, sev) = meta.severity();
+        let fid = correlation_uid(&meta.id, a);
+        let group: Vec<String> = c
+            .group_names
+            .iter()
+            .zip(&a.key)
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect();
+        let mut desc = format!(
+            "{} {} for {} within {} (condition {})",
+            c.type_name,
+            number_text(a.value),
+            if group.is_empty() {
+                "all events".to_string()
+            } else {
+                group.join(", ")
+            },
+            c.span_text,
+            c.condition_text
+        );
+        if a.evidence.len() > EVIDENCE_CAP {
+            desc.push_str(&format!(
+                "; evidence lists {EVIDENCE_CAP} of {} events",
+                a.evidence.len()
+            ));
+        }
+        if let Some(d) = &meta.description {
+            desc = format!("{} {desc}", d.trim_end());
+        }
+        let by_kind = |k: EntityKind| {
+            c.group_kinds
+                .iter()
+                .zip(&a.key)
+                .find(|(kind, _)| **kind == Some(k))
+                .map(|(_, v)| v.as_str())
+        };
+        let mut r = b.row();
+        r.time_us(Field::Time, a.time);
+        r.int(Field::ActivityId, 1)
+            .str(Field::ActivityName, "Create");
+        r.int(Field::SeverityId, sev_id).str(Field::Severity, sev);
+        r.str(Field::MetadataProductName, "vigil");
+        r.str(Field::MetadataLogName, "sigma_correlation");
+        r.str(Field::EventUid, &fid)
+            .str(Field::FindingInfoUid, &fid);
+        r.str(Field::FindingInfoTitle, &meta.title);
+        r.str(Field::FindingInfoDesc, &desc);
+        r.str(Field::FindingInfoAnalyticUid, &meta.id);
+        r.str(Field::FindingInfoAnalyticName, &meta.title);
+        r.str(
+            Field::FindingInfoAttackTechniques,
+            &meta.techniques().join(","),
+        );
+        r.str(Field::FindingInfoTags, &meta.tags.join(","));
+        let shown = &a.evidence[..a.evidence.len().min(EVIDENCE_CAP)];
+        r.str(Field::EvidencesEventUids, &shown.join(","));
+        let entity = [EntityKind::User, EntityKind::Device, EntityKind::Ip]
+            .into_iter()
+            .find_map(|k| by_kind(k).map(|v| (k, v)));
+        if let Some((k, v)) = entity {
+            let id = if k == EntityKind::Ip {
+                v.to_string()
+            } else {
+                v.to_lowercase()
+            };
+            r.str(Field::EntityType, k.name()).str(Field::EntityId, &id);
+        }
+        r.opt_str(Field::UserName, by_kind(EntityKind::User));
+        r.opt_str(Field::DeviceHostname, by_kind(EntityKind::Device));
+        r.opt_str(Field::SrcEndpointIp, by_kind(EntityKind::Ip));
     }
     b.finish()
 }

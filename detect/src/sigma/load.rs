@@ -166,7 +166,7 @@ pub(crate) fn parse_feature(msg: &str) -> String {
         "condition"
     } else if lower.contains("not` is not a value modifier") {
         "modifier not"
-    } else if lower.contains("correlation") {
+    } else if lower.contains("correlation") || lower.starts_with("invalid timespan") {
         "correlation"
     } else {
         "rule structure"
@@ -193,6 +193,7 @@ mod tests {
         assert_eq!(parse_feature("Unknown modifier 'foo'"), "modifier foo");
         assert_eq!(parse_feature("YAML parse error: x"), "yaml");
         assert_eq!(parse_feature("Condition parse error: x"), "condition");
+        assert_eq!(parse_feature("Invalid timespan '5x'"), "correlation");
         assert_eq!(
             parse_feature("Missing required field 'title'"),
             "rule structure"

@@ -19,10 +19,16 @@
 //!
 //! Rules that share a logsource share its conditions, which are evaluated
 //! once per batch; rules whose conditions keep no row of the batch are not
-//! evaluated at all. Correlation and filter documents are reported as not
-//! supported yet (they load in a later stage of issue #3).
+//! evaluated at all.
+//!
+//! Correlation documents load after every rule file is read, so `rules`
+//! may name rules of other files; they run on the base rules' matches in
+//! event time (see [`correlate`](self::correlate) for windows, lateness
+//! and bounds). A correlation that cannot load is reported like a rule.
+//! Filter documents are reported as not supported yet.
 
 mod compile;
+mod correlate;
 mod eval;
 mod finding;
 mod literal;
@@ -34,10 +40,11 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use arrow_array::RecordBatch;
-use rsigma_parser::{Detection, SigmaCollection, SigmaRule, parse_sigma_yaml};
+use rsigma_parser::{CorrelationRule, Detection, SigmaCollection, SigmaRule, parse_sigma_yaml};
 use vigil_schemas::Class;
 
 pub use self::compile::CompileError;
+pub use self::correlate::{CorrelationConfig, CorrelationStats};
 pub use self::load::{Failure, LoadReport, Unplaced};
 pub use self::mapping::{Mappings, Target};
 
@@ -87,6 +94,9 @@ impl RuleMeta {
 struct Rule {
     meta: RuleMeta,
     prog: Program,
+    /// Whether its matches are findings: false when only correlations
+    /// use it (`generate`).
+    emit: bool,
 }
 
 /// The Sigma detector. See the [module docs](self).
@@ -99,6 +109,8 @@ pub struct SigmaEngine {
     by_class: Vec<Vec<(usize, Vec<usize>)>>,
     /// Literal groups matched in one pass per column.
     groups: Vec<literal::Group>,
+    /// Correlation rules and their windows.
+    corr: correlate::Correlations,
 }
 
 impl SigmaEngine {
@@ -140,6 +152,28 @@ impl SigmaEngine {
     /// Whether no rule runs.
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
+    }
+
+    /// Correlation rules loaded and running.
+    pub fn correlation_count(&self) -> usize {
+        self.corr.list.len()
+    }
+
+    /// The correlation stage's settings.
+    pub fn correlation_config(&self) -> CorrelationConfig {
+        self.corr.config()
+    }
+
+    /// Set the allowed lateness and state bounds of correlations; call it
+    /// before the first batch.
+    pub fn set_correlation_config(&mut self, config: CorrelationConfig) {
+        self.corr.set_config(config);
+    }
+
+    /// Events correlations left out (late, missing group-by values) and
+    /// state they evicted, so far.
+    pub fn correlation_stats(&self) -> CorrelationStats {
+        self.corr.stats()
     }
 
     /// The rule at `index` (as [`SigmaEngine::matches`] numbers them).
@@ -201,12 +235,30 @@ impl Detector for SigmaEngine {
         if hits.is_empty() {
             return Ok(Vec::new());
         }
+        let mut out = Vec::new();
         let metas: Vec<(&RuleMeta, Vec<usize>)> = hits
-            .into_iter()
-            .map(|(r, rows)| (&self.rules[r].meta, rows))
+            .iter()
+            .filter(|(r, _)| self.rules[*r].emit)
+            .map(|(r, rows)| (&self.rules[*r].meta, rows.clone()))
             .collect();
-        let out = finding::findings(batch, &metas);
-        Ok(vec![(Class::DetectionFinding, out)])
+        if !metas.is_empty() {
+            out.push((Class::DetectionFinding, finding::findings(batch, &metas)));
+        }
+        let alerts = self.corr.feed(batch, &hits);
+        if !alerts.is_empty() {
+            let b = finding::correlation_findings(&self.corr.list, &alerts);
+            out.push((Class::DetectionFinding, b));
+        }
+        Ok(out)
+    }
+
+    fn finish(&mut self) -> Result<Vec<(Class, RecordBatch)>, DetectError> {
+        let alerts = self.corr.finish();
+        if alerts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let b = finding::correlation_findings(&self.corr.list, &alerts);
+        Ok(vec![(Class::DetectionFinding, b)])
     }
 }
 
@@ -216,6 +268,12 @@ struct Builder<'m> {
     engine: SigmaEngine,
     scope_ids: HashMap<String, usize>,
     report: LoadReport,
+    /// Per loaded rule, what correlations need to name and place it.
+    base: Vec<correlate::BaseRule>,
+    /// Ids and names of rules that did not load, with the reason.
+    unloaded: HashMap<String, String>,
+    /// Correlation documents, loaded once every rule is known.
+    correlations: Vec<(std::path::PathBuf, CorrelationRule)>,
 }
 
 impl<'m> Builder<'m> {
@@ -229,10 +287,24 @@ impl<'m> Builder<'m> {
             engine,
             scope_ids: HashMap::new(),
             report: LoadReport::default(),
+            base: Vec::new(),
+            unloaded: HashMap::new(),
+            correlations: Vec::new(),
         }
     }
 
     fn finish(mut self) -> (SigmaEngine, LoadReport) {
+        let docs = std::mem::take(&mut self.correlations);
+        let (corr, emit, rejected) =
+            correlate::compile(docs, &self.base, &self.unloaded, self.mappings);
+        for r in rejected {
+            self.fail(&r.file, r.id, "correlation", r.reason);
+        }
+        self.report.loaded += corr.list.len();
+        for (rule, emit) in self.engine.rules.iter_mut().zip(emit) {
+            rule.emit = emit;
+        }
+        self.engine.corr = corr;
         let e = &mut self.engine;
         let mut progs: Vec<&mut Program> = e.scopes.iter_mut().collect();
         progs.extend(e.rules.iter_mut().map(|r| &mut r.prog));
@@ -263,19 +335,27 @@ impl<'m> Builder<'m> {
     }
 
     fn add_collection(&mut self, file: &Path, ids: &[String], coll: SigmaCollection) {
-        let loaded_ids: Vec<Option<&String>> = coll.rules.iter().map(|r| r.id.as_ref()).collect();
+        let loaded_ids: Vec<Option<&String>> = coll
+            .rules
+            .iter()
+            .map(|r| r.id.as_ref())
+            .chain(coll.correlations.iter().map(|c| c.id.as_ref()))
+            .chain(coll.filters.iter().map(|f| f.id.as_ref()))
+            .collect();
         let orphan = ids.iter().find(|i| !loaded_ids.contains(&Some(i))).cloned();
         for msg in coll.errors {
             if load::is_warning(&msg) {
                 self.report.warnings.push((file.to_path_buf(), msg));
             } else {
                 let feature = load::parse_feature(&msg);
+                if let Some(id) = &orphan {
+                    self.unloaded.insert(id.clone(), msg.clone());
+                }
                 self.fail(file, orphan.clone(), &feature, msg);
             }
         }
-        for c in &coll.correlations {
-            let reason = "correlation rules are not evaluated yet".to_string();
-            self.fail(file, c.id.clone(), "correlation", reason);
+        for c in coll.correlations {
+            self.correlations.push((file.to_path_buf(), c));
         }
         for f in &coll.filters {
             let reason = "filter rules are not applied yet".to_string();
@@ -290,15 +370,17 @@ impl<'m> Builder<'m> {
         let Some(place) = self.mappings.place(&rule.logsource) else {
             let ls = &rule.logsource;
             let part = |s: &Option<String>| s.clone().unwrap_or_else(|| "-".into());
+            let logsource = format!(
+                "{}/{}/{}",
+                part(&ls.product),
+                part(&ls.service),
+                part(&ls.category)
+            );
+            self.not_loaded(rule, format!("no mapping places logsource {logsource}"));
             self.report.unplaced.push(Unplaced {
                 file: file.to_path_buf(),
                 rule_id: rule.id.clone(),
-                logsource: format!(
-                    "{}/{}/{}",
-                    part(&ls.product),
-                    part(&ls.service),
-                    part(&ls.category)
-                ),
+                logsource,
             });
             return;
         };
@@ -308,7 +390,10 @@ impl<'m> Builder<'m> {
         let det = &rule.detection;
         let expr = match c.rule(&det.named, &det.conditions) {
             Ok(e) => e,
-            Err(e) => return self.fail(file, rule.id.clone(), &e.feature, e.reason),
+            Err(e) => {
+                self.not_loaded(rule, e.reason.clone());
+                return self.fail(file, rule.id.clone(), &e.feature, e.reason);
+            }
         };
         let prog = Program {
             preds: c.preds,
@@ -316,13 +401,28 @@ impl<'m> Builder<'m> {
         };
         let scope = match self.scope(&place) {
             Ok(s) => s,
-            Err(e) => return self.fail(file, rule.id.clone(), "mapping", e.reason),
+            Err(e) => {
+                self.not_loaded(rule, e.reason.clone());
+                return self.fail(file, rule.id.clone(), "mapping", e.reason);
+            }
         };
         self.push_rule(rule, scope, &place.classes, prog);
     }
 
+    /// Remember why `rule` did not load, for correlations that name it.
+    fn not_loaded(&mut self, rule: &SigmaRule, why: String) {
+        for n in [&rule.id, &rule.name].into_iter().flatten() {
+            self.unloaded.insert(n.clone(), why.clone());
+        }
+    }
+
     fn push_rule(&mut self, rule: &SigmaRule, scope: usize, classes: &[Class], prog: Program) {
         let index = self.engine.rules.len();
+        self.base.push(correlate::BaseRule {
+            id: rule.id.clone(),
+            name: rule.name.clone(),
+            logsource: rule.logsource.clone(),
+        });
         self.engine.rules.push(Rule {
             meta: RuleMeta {
                 id: rule.id.clone().unwrap_or_else(|| rule.title.clone()),
@@ -332,6 +432,7 @@ impl<'m> Builder<'m> {
                 tags: rule.tags.clone(),
             },
             prog,
+            emit: true,
         });
         for class in classes {
             let groups = &mut self.engine.by_class[class.index()];
