@@ -32,12 +32,36 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked -q
 
+step "python tools for the pySigma differential test"
+# A venv outside the checkout, rebuilt only when the pins change.
+venv=${VIGIL_PYSIGMA_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/vigil/pysigma-venv}
+reqs=tests/pysigma/requirements.txt
+if ! cmp -s "$reqs" "$venv/requirements.txt" 2>/dev/null; then
+    python=$(command -v python3.11 || command -v python3)
+    rm -rf "$venv"
+    if ! "$python" -m venv "$venv"; then
+        # Debian keeps venv apart from python3.
+        apt-get install -y -q python3-venv && "$python" -m venv "$venv"
+    fi
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$reqs"
+    cp "$reqs" "$venv/requirements.txt"
+fi
+"$venv/bin/python" -c 'import sigma.backends.sqlite, duckdb'
+
 step "tests"
 log=$(mktemp)
 set +e
 cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
+
+step "differential test against pySigma"
+set +e
+cargo build --locked -q --bin vigil &&
+    "$venv/bin/python" tests/pysigma/differential.py --vigil target/debug/vigil 2>&1 | tee -a "$log"
+py_status=${PIPESTATUS[0]}
+set -e
+[ "$status" -ne 0 ] || status=$py_status
 
 # One closing line over every test binary, so CI sees the whole count.
 passed=$(grep -Eo '[0-9]+ passed' "$log" | awk '{s+=$1} END {print s+0}')

@@ -3,6 +3,7 @@
 //! - `vigil replay PATH... --out DIR`: the whole pipeline over files.
 //! - `vigil sql --lake DIR QUERY`: SQL over the lake.
 //! - `vigil bench decode PATH...`: decoder throughput.
+//! - `vigil bench sigma`: Sigma evaluation against rsigma-eval.
 //! - `vigil rules check|test`: Sigma rule loading and regression cases.
 //! - `vigil formats`: the formats vigil reads.
 
@@ -15,6 +16,7 @@ mod bench;
 mod replay;
 mod rules;
 mod sql;
+mod to_sql;
 
 /// Zero Trust continuous verification: identity, device and network
 /// telemetry in; OCSF-aligned Arrow, detections and risk out.
@@ -69,6 +71,9 @@ struct BenchArgs {
 enum BenchWhat {
     /// Decode files from memory and report MB/s and events/s on one core.
     Decode(bench::DecodeArgs),
+    /// Sigma evaluation, vigil against rsigma-eval, on one core: same
+    /// events, same rules, same matches checked first.
+    Sigma(bench::SigmaArgs),
 }
 
 fn main() -> ExitCode {
@@ -80,6 +85,9 @@ fn main() -> ExitCode {
         Cmd::Bench(BenchArgs {
             what: BenchWhat::Decode(a),
         }) => bench::decode(a),
+        Cmd::Bench(BenchArgs {
+            what: BenchWhat::Sigma(a),
+        }) => bench::sigma(a),
         Cmd::Rules(a) => rules::run(a),
         Cmd::Formats => {
             for f in vigil_ingest::Format::ALL {

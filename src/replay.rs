@@ -7,6 +7,9 @@
 //!                                     └──── dead letters ──────► dlq.ndjson
 //! ```
 //!
+//! Findings go to the lake's `detection_finding` table and, as OCSF JSON,
+//! to `<out>/findings.ndjson`.
+//!
 //! The channel is bounded, so a slow lake slows the reader instead of
 //! growing memory. At the end a summary per format is printed and written
 //! to `<out>/summary.json`.
@@ -29,6 +32,7 @@ use vigil_ingest::source::{self, ByteCounter};
 use vigil_ingest::{DecodeConfig, Format};
 use vigil_schemas::Class;
 use vigil_sink::dlq::DeadLetterFile;
+use vigil_sink::findings::FindingsFile;
 use vigil_sink::lake::LakeWriter;
 
 #[derive(Args)]
@@ -37,7 +41,8 @@ pub struct ReplayArgs {
     /// gzip; the format of each is told from its content.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
-    /// Output directory: `lake/`, `dlq.ndjson`, `summary.json`.
+    /// Output directory: `lake/`, `findings.ndjson`, `dlq.ndjson`,
+    /// `summary.json`.
     #[arg(long)]
     out: PathBuf,
     /// Read every input as this format instead of telling it from content
@@ -53,14 +58,20 @@ pub struct ReplayArgs {
     /// Sigma rules directory for the detector stage.
     #[arg(long)]
     rules: Option<PathBuf>,
+    /// How far behind the newest event time an event may arrive and still
+    /// count in Sigma correlations (seconds). Later ones are counted as
+    /// late in summary.json and left out of correlations (they are still
+    /// stored and matched by single-event rules).
+    #[arg(long, default_value_t = 5.0)]
+    lateness: f64,
     /// Time zone of sources whose timestamps carry none (RFC 3164 syslog,
     /// CICFlowMeter), as an IANA name. Never guessed.
     #[arg(long, default_value = "UTC")]
     timezone: String,
     /// Add to a lake that already holds data under --out. Without it, a
     /// second replay into the same --out is refused, because the lake would
-    /// then hold both runs' rows (dlq.ndjson and summary.json always
-    /// describe the last run).
+    /// then hold both runs' rows. findings.ndjson is added to as well;
+    /// dlq.ndjson and summary.json always describe the last run.
     #[arg(long)]
     append: bool,
     /// Largest record in bytes; larger ones are dead-lettered whole.
@@ -91,6 +102,8 @@ struct Summary {
     files: u64,
     findings: u64,
     detector_errors: u64,
+    /// Detector counters at the end of the run.
+    detector: Vec<(String, u64)>,
 }
 
 pub fn run(a: ReplayArgs) -> anyhow::Result<()> {
@@ -108,7 +121,14 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<()> {
     };
     let mut detectors = match &a.rules {
         Some(dir) => {
-            let (detectors, report) = vigil_detect::from_rules_dir(dir)?;
+            if !(a.lateness.is_finite() && a.lateness >= 0.0) {
+                bail!("--lateness must be a number of seconds, 0 or more");
+            }
+            let correlation = vigil_detect::sigma::CorrelationConfig {
+                lateness_us: (a.lateness * 1e6) as i64,
+                ..Default::default()
+            };
+            let (detectors, report) = vigil_detect::from_rules_dir_with(dir, correlation)?;
             eprintln!("{}", report.summary());
             detectors
         }
@@ -125,8 +145,12 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<()> {
     }
     std::fs::create_dir_all(&a.out).with_context(|| format!("{}", a.out.display()))?;
     let run_id = format!("{:x}", chrono::Utc::now().timestamp_micros());
-    let mut lake = LakeWriter::create(&a.out.join("lake"), &run_id)?;
+    let lake = LakeWriter::create(&a.out.join("lake"), &run_id)?;
     let mut dlq = DeadLetterFile::create(&a.out.join("dlq.ndjson"))?;
+    let mut sinks = Sinks {
+        lake,
+        findings: FindingsFile::open(&a.out.join("findings.ndjson"), a.append)?,
+    };
     let opts = ReadOptions {
         format: a.format,
         max_record_bytes: a.max_record_bytes,
@@ -156,7 +180,7 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<()> {
     for msg in rx {
         match msg {
             Msg::Out(Output::Batch(class, batch)) => {
-                write_batch(&mut lake, &mut detectors, &mut sum, class, &batch)?
+                write_batch(&mut sinks, &mut detectors, &mut sum, class, &batch)?
             }
             Msg::Out(Output::DeadLetter(dl)) => dlq.push(&serde_json::to_value(&dl)?)?,
             Msg::Done {
@@ -175,11 +199,16 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<()> {
         .join()
         .map_err(|_| anyhow::anyhow!("the reader thread panicked"))?;
     let end = detectors.finish();
-    for (class, batch) in end.batches {
-        sum.findings += batch.num_rows() as u64;
-        lake.write(class, &batch)?;
+    for e in &end.errors {
+        tracing::warn!(error = %e, "Detector failed at the end of input.");
     }
-    let lake_stats = lake.finish()?;
+    sum.detector_errors += end.errors.len() as u64;
+    for (class, batch) in end.batches {
+        sinks.write_derived(&mut sum, class, &batch)?;
+    }
+    sinks.findings.finish()?;
+    sum.detector = detectors.counters();
+    let lake_stats = sinks.lake.finish()?;
     let dead = dlq.finish()?;
     if let Some(p) = progress {
         p.finish_and_clear();
@@ -190,8 +219,31 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Where batches go: the lake, and findings also to findings.ndjson.
+struct Sinks {
+    lake: LakeWriter,
+    findings: FindingsFile,
+}
+
+impl Sinks {
+    /// A batch a detector derived: findings are counted and written twice.
+    fn write_derived(
+        &mut self,
+        sum: &mut Summary,
+        class: Class,
+        batch: &RecordBatch,
+    ) -> anyhow::Result<()> {
+        if class == Class::DetectionFinding {
+            sum.findings += batch.num_rows() as u64;
+            self.findings.write(batch)?;
+        }
+        self.lake.write(class, batch)?;
+        Ok(())
+    }
+}
+
 fn write_batch(
-    lake: &mut LakeWriter,
+    sinks: &mut Sinks,
     detectors: &mut Detectors,
     sum: &mut Summary,
     class: Class,
@@ -204,11 +256,10 @@ fn write_batch(
         }
         sum.detector_errors += out.errors.len() as u64;
         for (c, b) in out.batches {
-            sum.findings += b.num_rows() as u64;
-            lake.write(c, &b)?;
+            sinks.write_derived(sum, c, &b)?;
         }
     }
-    lake.write(class, batch)?;
+    sinks.lake.write(class, batch)?;
     Ok(())
 }
 
@@ -312,6 +363,7 @@ fn report(
         "time_missing": total.time_missing,
         "findings": sum.findings,
         "detector_errors": sum.detector_errors,
+        "detector": sum.detector.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
         "lake_files": files,
         "per_format": per_format,
     });

@@ -10,6 +10,10 @@
 //!   when its rule loaded and matches every event, or, where `match_count`
 //!   is given, at least that many. One line per failing case, then
 //!   `N passed, M failed`; non-zero exit on any failure.
+//! - `vigil rules match --rules DIR INPUT...`: decode the inputs as replay
+//!   would and print one JSON line per (rule, event) match, naming the
+//!   event by file and 0-based record ordinal, so another engine's results
+//!   over the same files can be compared (tests/pysigma).
 //!
 //! N.B. `match_count` is not exact in SigmaHQ's data: in four cases the
 //! JSON holds several events and the rule, read as the specification
@@ -19,15 +23,21 @@
 //! fires. A higher count is therefore printed as a `NOTE` line, not a
 //! failure; a lower one fails.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use arrow::array::{AsArray, RecordBatch};
 use clap::{Args, Subcommand};
 use vigil_detect::sigma::{Mappings, SigmaEngine};
-use vigil_ingest::Format;
+use vigil_ingest::emit::event_uid_hex;
+use vigil_ingest::format::Framing;
+use vigil_ingest::framing::{Frame, JsonValues, Lines};
 use vigil_ingest::read::{Output, ReadOptions, read_input};
 use vigil_ingest::source::{self, ByteCounter};
+use vigil_ingest::{Format, Record};
+use vigil_schemas::Class;
 
 #[derive(Args)]
 pub struct RulesArgs {
@@ -41,6 +51,8 @@ enum RulesCmd {
     Check(CheckArgs),
     /// Run regression cases (a folder per case: info.yml and event JSON).
     Test(TestArgs),
+    /// Print one JSON line per (rule, event) match over the inputs.
+    Match(MatchArgs),
 }
 
 #[derive(Args)]
@@ -67,10 +79,31 @@ struct TestArgs {
     mappings: Option<PathBuf>,
 }
 
+#[derive(Args)]
+struct MatchArgs {
+    /// Rule files or directories (read recursively).
+    #[arg(long, required = true)]
+    rules: Vec<PathBuf>,
+    /// Extra field-mapping files (a directory of YAML).
+    #[arg(long)]
+    mappings: Option<PathBuf>,
+    /// Read every input as this format instead of sniffing it.
+    #[arg(long, value_parser = parse_format)]
+    format: Option<Format>,
+    /// Input files or directories (read recursively, in name order).
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    Format::from_name(s).ok_or_else(|| format!("unknown format {s:?} (see `vigil formats`)"))
+}
+
 pub fn run(a: RulesArgs) -> anyhow::Result<()> {
     match a.what {
         RulesCmd::Check(c) => check(&c),
         RulesCmd::Test(t) => test(&t),
+        RulesCmd::Match(m) => match_inputs(&m),
     }
 }
 
@@ -259,4 +292,164 @@ fn events_matched(engine: &SigmaEngine, rule: usize, dir: &Path) -> anyhow::Resu
         bail!("{} events could not be decoded: {reason}", dead.len());
     }
     Ok((events, matched))
+}
+
+/// A matched row, before its record ordinal is known.
+struct Hit {
+    rule: usize,
+    event_uid: String,
+}
+
+/// `vigil rules match`: one JSON line per (rule, event) match, in input
+/// order, then a count on stderr.
+///
+/// The read driver hands on batches per class, so a row's place in its
+/// file is not in the batch. Its `event_uid` is a hash of the file id, the
+/// record's offset and text and the row's index within the record, so a
+/// second pass frames the file again, hashes each record alike, and so
+/// names each matched row by its record's 0-based ordinal and line.
+/// N.B. binary EVTX records are framed inside the read driver, so their
+/// ordinal and line print as null; `event_uid` still names the event.
+fn match_inputs(a: &MatchArgs) -> anyhow::Result<()> {
+    let m = mappings(a.mappings.as_deref())?;
+    let rules: Vec<&Path> = a.rules.iter().map(PathBuf::as_path).collect();
+    let (engine, report) = SigmaEngine::load(&rules, &m)?;
+    eprintln!("{}", report.summary());
+    let opts = ReadOptions {
+        format: a.format,
+        ..ReadOptions::default()
+    };
+    let mut out = std::io::stdout().lock();
+    let (mut events, mut matches, mut dead) = (0usize, 0usize, 0usize);
+    for path in source::expand(&a.inputs)? {
+        let input = source::open(&path, &ByteCounter::default())
+            .with_context(|| format!("{}", path.display()))?;
+        let id = input.id.clone();
+        let mut hits = Vec::new();
+        let (format, _) = read_input(input, &opts, &mut |o| match o {
+            Output::Batch(class, b) => {
+                events += b.num_rows();
+                collect_hits(&engine, class, &b, &mut hits);
+            }
+            Output::DeadLetter(d) => {
+                dead += 1;
+                eprintln!("dead letter: {}:{}: {}", d.file, d.line, d.reason);
+            }
+        });
+        matches += print_matches(&engine, &hits, &path, &id, &opts, format, &mut out)?;
+    }
+    eprintln!("{events} events, {matches} matches, {dead} dead letters");
+    Ok(())
+}
+
+/// Print `hits` of one input, in record order, each with its record's
+/// ordinal and line; returns how many.
+fn print_matches(
+    engine: &SigmaEngine,
+    hits: &[Hit],
+    path: &Path,
+    id: &str,
+    opts: &ReadOptions,
+    format: Option<Format>,
+    out: &mut impl Write,
+) -> anyhow::Result<usize> {
+    let wanted: HashSet<&str> = hits.iter().map(|h| h.event_uid.as_str()).collect();
+    let framing = format.map(Format::framing);
+    let framed = matches!(framing, Some(Framing::Lines | Framing::Json));
+    let places = match framing {
+        Some(f) if framed && !wanted.is_empty() => record_places(path, id, opts, f, &wanted)?,
+        _ => HashMap::new(),
+    };
+    let mut lines = Vec::with_capacity(hits.len());
+    for h in hits {
+        let place = places.get(h.event_uid.as_str()).copied();
+        if framed && place.is_none() {
+            bail!(
+                "{}: matched event {} not found when framing the file again",
+                path.display(),
+                h.event_uid
+            );
+        }
+        let rule_id = engine.rule(h.rule).map_or("", |r| r.id.as_str());
+        lines.push((place, h.event_uid.as_str(), rule_id));
+    }
+    lines.sort();
+    for (place, uid, rule_id) in &lines {
+        let line = serde_json::json!({
+            "rule_id": rule_id,
+            "file": path.display().to_string(),
+            "ordinal": place.map(|p| p.0),
+            "line": place.map(|p| p.1),
+            "event_uid": uid,
+        });
+        writeln!(out, "{line}")?;
+    }
+    Ok(lines.len())
+}
+
+/// The rows of `b` that some rule matches, by their `event_uid`.
+fn collect_hits(engine: &SigmaEngine, class: Class, b: &RecordBatch, hits: &mut Vec<Hit>) {
+    let Some(uids) = b
+        .column_by_name("event_uid")
+        .and_then(|c| c.as_string_opt::<i32>())
+    else {
+        return;
+    };
+    for (rule, rows) in engine.matches(class, b) {
+        for row in rows {
+            hits.push(Hit {
+                rule,
+                event_uid: uids.value(row).to_string(),
+            });
+        }
+    }
+}
+
+/// Rows a record may yield, for the `event_uid` of each (a Windows record
+/// yields one; the rest leave room for formats that split a record).
+const ROWS_PER_RECORD: u64 = 8;
+
+/// Frame `path` again as the read driver did and map each `wanted`
+/// `event_uid` to its record's (0-based ordinal, 1-based line).
+fn record_places<'a>(
+    path: &Path,
+    id: &str,
+    opts: &ReadOptions,
+    framing: Framing,
+    wanted: &HashSet<&'a str>,
+) -> anyhow::Result<HashMap<&'a str, (u64, u64)>> {
+    let mut input = source::open(path, &ByteCounter::default())
+        .with_context(|| format!("{}", path.display()))?;
+    let mut places = HashMap::new();
+    let mut ordinal = 0u64;
+    let mut place = |frame: Frame| {
+        if let Frame::Record { text, line, offset } = frame {
+            let rec = Record {
+                text: &text,
+                line,
+                offset,
+            };
+            for n in 0..ROWS_PER_RECORD {
+                let uid = event_uid_hex(id, &rec, n);
+                if let Some(w) = wanted.get(uid.as_str()) {
+                    places.insert(*w, (ordinal, line));
+                }
+            }
+        }
+        ordinal += 1;
+    };
+    let max = opts.max_record_bytes;
+    let reader = &mut input.reader;
+    let read = match framing {
+        Framing::Lines => {
+            let mut f = Lines::new(reader, max);
+            std::iter::from_fn(|| f.next_frame().transpose()).try_for_each(|r| r.map(&mut place))
+        }
+        _ => {
+            let mut f = JsonValues::new(reader, max);
+            std::iter::from_fn(|| f.next_frame().transpose()).try_for_each(|r| r.map(&mut place))
+        }
+    };
+    read.with_context(|| format!("{}", path.display()))?;
+    Ok(places)
 }

@@ -145,3 +145,104 @@ fn replay_with_rules_finds_the_kerberoast_and_no_failed_logon_reasons() {
     );
     assert_eq!(who, ["user,pgustavo@theshire.local,5"]);
 }
+
+/// A nested EVTX-JSON event on one line.
+fn evtx_json(channel: &str, id: u32, user: &str, logon_type: u32) -> String {
+    format!(
+        r##"{{"Event":{{"System":{{"Provider":{{"#attributes":{{"Name":"P"}}}},"EventID":{id},"Channel":"{channel}","Computer":"h","TimeCreated":{{"#attributes":{{"SystemTime":"2024-01-01T00:00:00Z"}}}}}},"EventData":{{"TargetUserName":"{user}","LogonType":{logon_type}}}}}}}"##
+    )
+}
+
+#[test]
+fn rules_match_names_each_matched_event_by_file_and_ordinal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).expect("mkdir");
+    let head = "logsource: {product: windows, service: security}\ndetection:\n";
+    let logon = format!(
+        "title: a\nid: r-logon\n{head}  sel: {{EventID: 4624, LogonType: 3}}\n  condition: sel\n"
+    );
+    let admin = format!(
+        "title: b\nid: r-admin\n{head}  sel: {{TargetUserName|startswith: ADM}}\n  condition: sel\n"
+    );
+    std::fs::write(rules.join("a.yml"), logon).expect("write");
+    std::fs::write(rules.join("b.yml"), admin).expect("write");
+
+    // NDJSON: ordinal 0 is a network logon of alice (r-logon); 1 a failed
+    // logon of admin (r-admin); 2 a network logon of administrator (both);
+    // 3 is the same as 2 on the Sysmon channel, outside the security
+    // service, so neither rule may see it.
+    let lines = [
+        evtx_json("Security", 4624, "alice", 3),
+        evtx_json("Security", 4625, "admin", 3),
+        evtx_json("Security", 4624, "administrator", 3),
+        evtx_json(
+            "Microsoft-Windows-Sysmon/Operational",
+            4624,
+            "administrator",
+            3,
+        ),
+    ];
+    let first = dir.path().join("one.json");
+    std::fs::write(&first, lines.join("\n") + "\n").expect("write");
+    // Two pretty-printed objects: only the second (ordinal 1, line 4)
+    // matches, a type-2 logon of adm.
+    let second = dir.path().join("two.json");
+    let pretty = format!(
+        "{}\n\n{}\n",
+        evtx_json("Security", 4624, "bob", 2),
+        evtx_json("Security", 4624, "adm", 2)
+    )
+    .replace("{\"Event\"", "{\n\"Event\"");
+    std::fs::write(&second, pretty).expect("write");
+
+    let (a, b) = (first.display().to_string(), second.display().to_string());
+    let out = vigil_ok(&[
+        "rules",
+        "match",
+        "--rules",
+        &rules.display().to_string(),
+        &a,
+        &b,
+    ]);
+    let got: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    let want = [
+        ("r-logon", &a, 0, 1),
+        ("r-admin", &a, 1, 2),
+        ("r-admin", &a, 2, 3),
+        ("r-logon", &a, 2, 3),
+        ("r-admin", &b, 1, 4),
+    ];
+    let key = |v: &serde_json::Value| {
+        (
+            v["rule_id"].as_str().unwrap_or("").to_string(),
+            v["file"].as_str().unwrap_or("").to_string(),
+            v["ordinal"].as_u64(),
+            v["line"].as_u64(),
+        )
+    };
+    let mut got_keys: Vec<_> = got.iter().map(key).collect();
+    got_keys.sort_by(|x, y| (&x.1, x.2, &x.0).cmp(&(&y.1, y.2, &y.0)));
+    let want_keys: Vec<_> = want
+        .iter()
+        .map(|(r, f, o, l)| (r.to_string(), f.to_string(), Some(*o), Some(*l)))
+        .collect();
+    assert_eq!(got_keys, want_keys, "{out}");
+    // Both matches of ordinal 2 name the same event; ids are 32 hex digits
+    // and differ between events.
+    let uid = |rule: &str, ord: u64| {
+        got.iter()
+            .find(|v| v["rule_id"] == rule && v["file"] == a.as_str() && v["ordinal"] == ord)
+            .and_then(|v| v["event_uid"].as_str())
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(uid("r-logon", 2), uid("r-admin", 2));
+    assert_ne!(uid("r-logon", 0), uid("r-logon", 2));
+    assert!(
+        uid("r-logon", 0).len() == 32 && uid("r-logon", 0).bytes().all(|c| c.is_ascii_hexdigit())
+    );
+}

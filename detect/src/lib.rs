@@ -69,6 +69,13 @@ pub trait Detector: Send {
     fn finish(&mut self) -> Result<Vec<(Class, RecordBatch)>, DetectError> {
         Ok(Vec::new())
     }
+
+    /// Counters for the run summary and metrics, as `(name, value)`:
+    /// events a detector left out (late, missing a key) and state it
+    /// evicted. Names are stable, lower case, with underscores.
+    fn counters(&self) -> Vec<(&'static str, u64)> {
+        Vec::new()
+    }
 }
 
 /// Detectors run in order over each batch.
@@ -111,6 +118,18 @@ impl Detectors {
         out
     }
 
+    /// Every detector's counters, as `detector.counter`.
+    pub fn counters(&self) -> Vec<(String, u64)> {
+        self.list
+            .iter()
+            .flat_map(|d| {
+                d.counters()
+                    .into_iter()
+                    .map(move |(k, v)| (format!("{}.{k}", d.name()), v))
+            })
+            .collect()
+    }
+
     /// Flush every detector at the end of a run.
     pub fn finish(&mut self) -> DetectOutcome {
         let mut out = DetectOutcome::default();
@@ -145,12 +164,26 @@ pub struct DetectOutcome {
 /// [`DetectError::Config`] when `dir` cannot be read or a mapping file is
 /// invalid.
 pub fn from_rules_dir(dir: &std::path::Path) -> Result<(Detectors, LoadReport), DetectError> {
+    from_rules_dir_with(dir, sigma::CorrelationConfig::default())
+}
+
+/// As [`from_rules_dir`], with the correlation stage's settings (allowed
+/// lateness, state caps).
+///
+/// # Errors
+///
+/// As [`from_rules_dir`].
+pub fn from_rules_dir_with(
+    dir: &std::path::Path,
+    correlation: sigma::CorrelationConfig,
+) -> Result<(Detectors, LoadReport), DetectError> {
     let mut mappings = sigma::Mappings::builtin().map_err(DetectError::Config)?;
     let own = dir.join("mappings");
     if own.is_dir() {
         mappings.add_dir(&own).map_err(DetectError::Config)?;
     }
-    let (engine, report) = sigma::SigmaEngine::load(&[dir], &mappings)?;
+    let (mut engine, report) = sigma::SigmaEngine::load(&[dir], &mappings)?;
+    engine.set_correlation_config(correlation);
     let mut ds = Detectors::new();
     ds.push(Box::new(engine));
     Ok((ds, report))

@@ -10,14 +10,18 @@
 //! - [`fields`]: every column once, with OCSF path, type and meaning.
 //! - [`class`]: which fields each class carries and its Arrow schema.
 //! - [`builder`]: [`BatchBuilder`] and [`Row`], which decoders write into.
+//! - [`json`]: rows back out as nested OCSF JSON (findings, evidence).
 //!
 //! The reference table of all columns is `schemas/COLUMNS.md`; a test keeps
 //! it equal to [`reference_table`].
 
 pub mod builder;
+pub mod cidr;
 pub mod class;
 pub mod fields;
+pub mod json;
 
+pub use cidr::Cidr;
 pub use builder::{BatchBuilder, Row, parse_bool, parse_int, parse_ip};
 pub use class::{Class, timestamp_type};
 pub use fields::{ColType, FIELDS, Field, FieldDef};

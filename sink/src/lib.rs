@@ -2,6 +2,7 @@
 //!
 //! - [`lake::LakeWriter`]: the hive-partitioned Parquet lake.
 //! - [`dlq::DeadLetterFile`]: records that could not be decoded, as NDJSON.
+//! - [`findings::FindingsFile`]: findings as OCSF JSON lines.
 //! - [`sql`]: DataFusion over the lake, one table per class.
 //!
 //! SIEM and enforcement outputs and the live window store join this crate
@@ -11,6 +12,7 @@ use std::fmt;
 use std::path::Path;
 
 pub mod dlq;
+pub mod findings;
 pub mod lake;
 pub mod sql;
 

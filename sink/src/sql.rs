@@ -4,6 +4,11 @@
 //! `date` (`YYYY-MM-DD`) and `hour` (`HH`) as text, so a filter on them
 //! skips whole directories. A class with no data yet is still a table, an
 //! empty one, so a query never fails for want of a directory.
+//!
+//! vigil's own SQL functions are registered on every session:
+//! `vigil_cidr_match(ip, 'net')` is true when the text `ip` is an address
+//! inside the network (what Sigma's `cidr` modifier tests; `vigil rules
+//! to-sql` uses it).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -14,6 +19,7 @@ use datafusion::datasource::MemTable;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::ListingOptions;
 use datafusion::execution::context::SQLOptions;
+use datafusion::logical_expr::{ColumnarValue, Volatility, create_udf};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use vigil_schemas::Class;
 
@@ -73,6 +79,7 @@ pub async fn lake_context(root: &Path) -> Result<SessionContext, SinkError> {
     }
     let config = SessionConfig::new().with_information_schema(true);
     let ctx = SessionContext::new_with_config(config);
+    register_functions(&ctx);
     for class in Class::ALL {
         let dir = root.join(class.name());
         if dir.is_dir() {
@@ -96,6 +103,46 @@ pub async fn lake_context(root: &Path) -> Result<SessionContext, SinkError> {
         }
     }
     Ok(ctx)
+}
+
+/// Register vigil's SQL functions (see the module docs) on `ctx`.
+pub fn register_functions(ctx: &SessionContext) {
+    let cidr = create_udf(
+        "vigil_cidr_match",
+        vec![DataType::Utf8, DataType::Utf8],
+        DataType::Boolean,
+        Volatility::Immutable,
+        Arc::new(cidr_match),
+    );
+    ctx.register_udf(cidr);
+}
+
+fn cidr_match(args: &[ColumnarValue]) -> datafusion::error::Result<ColumnarValue> {
+    use arrow::array::{Array, AsArray, BooleanArray};
+    let arrays = ColumnarValue::values_to_arrays(args)?;
+    let (Some(ips), Some(nets)) = (
+        arrays.first().and_then(|a| a.as_string_opt::<i32>()),
+        arrays.get(1).and_then(|a| a.as_string_opt::<i32>()),
+    ) else {
+        return Err(datafusion::error::DataFusionError::Plan(
+            "vigil_cidr_match(ip, net) takes two text arguments".into(),
+        ));
+    };
+    let mut last: Option<(String, Option<vigil_schemas::Cidr>)> = None;
+    let out: BooleanArray = (0..ips.len())
+        .map(|i| {
+            if ips.is_null(i) || nets.is_null(i) {
+                return None;
+            }
+            let text = nets.value(i);
+            if last.as_ref().is_none_or(|(t, _)| t != text) {
+                last = Some((text.to_string(), vigil_schemas::Cidr::parse(text)));
+            }
+            let net = last.as_ref().and_then(|(_, n)| n.as_ref());
+            Some(net.is_some_and(|n| n.contains_text(ips.value(i))))
+        })
+        .collect();
+    Ok(ColumnarValue::Array(Arc::new(out)))
 }
 
 /// Run one read-only query and collect its result.

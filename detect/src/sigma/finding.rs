@@ -4,11 +4,13 @@
 //! id and the event's `event_uid`, so a replay of the same input yields the
 //! same ids and receivers can drop duplicates. The entity is the event's
 //! user (`user_name`, lower-cased), else its host (`device_hostname`),
-//! else its source address. Time is the event's time.
+//! else its source address. Time is the event's time. The event itself,
+//! in OCSF JSON, is the finding's evidence.
 //!
 //! A correlation finding's id hashes the correlation id, the group key and
 //! the uid of the window's first event, so a replay (or the same events in
-//! another order within the lateness) gives the same id.
+//! another order within the lateness) gives the same id. Its evidence is
+//! the list of contributing event uids.
 
 use arrow::array::{Array, AsArray, StringArray};
 use arrow::datatypes::TimestampMicrosecondType;
@@ -68,6 +70,17 @@ impl<'b> EventCols<'b> {
     }
 }
 
+/// The matched event as an OCSF evidence list: `[{"data": <event>}]`,
+/// the event in OCSF JSON without its `raw_data` (which stays in the
+/// event's own table, reachable by `evidences_event_uids`).
+pub(crate) fn evidence(batch: &RecordBatch, row: usize) -> String {
+    let mut event = vigil_schemas::json::row_to_ocsf(batch, row);
+    event.remove("raw_data");
+    let mut item = serde_json::Map::new();
+    item.insert("data".into(), serde_json::Value::Object(event));
+    serde_json::Value::Array(vec![serde_json::Value::Object(item)]).to_string()
+}
+
 /// Finding rows for `hits`: each rule with the rows of `batch` it matched.
 pub(crate) fn findings(batch: &RecordBatch, hits: &[(&RuleMeta, Vec<usize>)]) -> RecordBatch {
     let ev = EventCols::new(batch);
@@ -97,6 +110,7 @@ pub(crate) fn findings(batch: &RecordBatch, hits: &[(&RuleMeta, Vec<usize>)]) ->
             r.str(Field::FindingInfoAttackTechniques, &techniques);
             r.str(Field::FindingInfoTags, &tags);
             r.str(Field::EvidencesEventUids, uid);
+            r.str(Field::Evidences, &evidence(batch, row));
             if let Some((kind, id)) = ev.entity(row) {
                 r.str(Field::EntityType, kind).str(Field::EntityId, &id);
             }

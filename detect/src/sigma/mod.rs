@@ -35,6 +35,7 @@ mod literal;
 mod load;
 pub mod mapping;
 mod pattern;
+mod sql;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -259,6 +260,21 @@ impl Detector for SigmaEngine {
         }
         let b = finding::correlation_findings(&self.corr.list, &alerts);
         Ok(vec![(Class::DetectionFinding, b)])
+    }
+
+    fn counters(&self) -> Vec<(&'static str, u64)> {
+        if self.corr.list.is_empty() {
+            return Vec::new();
+        }
+        let s = self.corr.stats();
+        vec![
+            ("correlation_late", s.late),
+            ("correlation_missing_group", s.missing_group),
+            ("correlation_missing_value", s.missing_value),
+            ("correlation_no_time", s.no_time),
+            ("correlation_evicted_groups", s.evicted_groups),
+            ("correlation_evicted_events", s.evicted_events),
+        ]
     }
 }
 
