@@ -10,6 +10,7 @@
 //!   when its rule loaded and matches every event, or, where `match_count`
 //!   is given, at least that many. One line per failing case, then
 //!   `N passed, M failed`; non-zero exit on any failure.
+//! - `vigil rules to-sql RULE`: the rule as SQL over vigil's tables.
 //! - `vigil rules match --rules DIR INPUT...`: decode the inputs as replay
 //!   would and print one JSON line per (rule, event) match, naming the
 //!   event by file and 0-based record ordinal, so another engine's results
@@ -53,6 +54,8 @@ enum RulesCmd {
     Test(TestArgs),
     /// Print one JSON line per (rule, event) match over the inputs.
     Match(MatchArgs),
+    /// Print a rule as SQL over vigil's tables, for `vigil sql`.
+    ToSql(crate::to_sql::ToSqlArgs),
 }
 
 #[derive(Args)]
@@ -104,6 +107,7 @@ pub fn run(a: RulesArgs) -> anyhow::Result<()> {
         RulesCmd::Check(c) => check(&c),
         RulesCmd::Test(t) => test(&t),
         RulesCmd::Match(m) => match_inputs(&m),
+        RulesCmd::ToSql(t) => crate::to_sql::run(&t),
     }
 }
 

@@ -171,7 +171,11 @@ fn findings_ndjson_is_ocsf_and_stable_across_replays() {
             .collect()
     };
     let a = tempfile::tempdir().expect("tempdir");
-    replay(&[&input], a.path(), &["--rules", rules.to_str().expect("utf-8")]);
+    replay(
+        &[&input],
+        a.path(),
+        &["--rules", rules.to_str().expect("utf-8")],
+    );
     let first = read(a.path());
     let lake = sql_csv(a.path(), "select count(*) from detection_finding");
     assert_eq!(lake, [first.len().to_string()]);
@@ -203,11 +207,18 @@ fn findings_ndjson_is_ocsf_and_stable_across_replays() {
             f["unmapped"]["vigil"]["evidences_event_uids"],
             event["unmapped"]["vigil"]["event_uid"]
         );
-        assert!(event.get("raw_data").is_none(), "raw data stays in the event table");
+        assert!(
+            event.get("raw_data").is_none(),
+            "raw data stays in the event table"
+        );
     }
 
     let b = tempfile::tempdir().expect("tempdir");
-    replay(&[&input], b.path(), &["--rules", rules.to_str().expect("utf-8")]);
+    replay(
+        &[&input],
+        b.path(),
+        &["--rules", rules.to_str().expect("utf-8")],
+    );
     let ids = |v: &[serde_json::Value]| {
         let mut ids: Vec<String> = v
             .iter()
@@ -234,11 +245,12 @@ fn replay_runs_correlations_and_reports_their_counters() {
         dir.path(),
         &["--rules", rules.to_str().expect("utf-8")],
     );
-    let findings: Vec<serde_json::Value> = std::fs::read_to_string(dir.path().join("findings.ndjson"))
-        .expect("findings.ndjson")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a JSON line"))
-        .collect();
+    let findings: Vec<serde_json::Value> =
+        std::fs::read_to_string(dir.path().join("findings.ndjson"))
+            .expect("findings.ndjson")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line"))
+            .collect();
     assert_eq!(findings.len(), 1, "{findings:#?}");
     let f = &findings[0];
     assert_eq!(f["unmapped"]["vigil"]["entity_type"], "device");

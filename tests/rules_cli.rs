@@ -43,6 +43,20 @@ fn rules_check_reports_bad_rules_and_fails() {
             good.replace("good-1", "bad-cond")
                 .replace("condition: sel", "condition: sel and nope"),
         ),
+        (
+            "bad_re.yml",
+            good.replace("good-1", "bad-re")
+                .replace("EventID: 4624", "CommandLine|re: 'a(b'"),
+        ),
+        (
+            // A 1 MB regex: refused by the size limit, not compiled for
+            // seconds or held in memory.
+            "huge_re.yml",
+            good.replace("good-1", "huge-re").replace(
+                "EventID: 4624",
+                &format!("CommandLine|re: '{}'", "a".repeat(1 << 20)),
+            ),
+        ),
     ];
     for (name, text) in &files {
         std::fs::write(dir.path().join(name), text).expect("write rule");
@@ -53,12 +67,14 @@ fn rules_check_reports_bad_rules_and_fails() {
     let first = text.lines().next().unwrap_or("");
     assert_eq!(
         first,
-        "4 rules in 4 files: 1 loaded, 0 without a logsource mapping, 3 failed"
+        "6 rules in 6 files: 1 loaded, 0 without a logsource mapping, 5 failed"
     );
     for (id, feature) in [
         ("bad-yaml", "[yaml]"),
         ("bad-mod", "[modifier nosuch]"),
         ("bad-cond", "[condition]"),
+        ("bad-re", "invalid regex"),
+        ("huge-re", "limit"),
     ] {
         let line = text
             .lines()

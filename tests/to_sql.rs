@@ -83,7 +83,8 @@ fn every_rule_as_sql_selects_the_events_the_engine_matches() {
             .map(|(_, b)| b.clone())
             .collect();
         let t = MemTable::try_new(class.schema(), vec![parts]).expect("table");
-        ctx.register_table(class.name(), Arc::new(t)).expect("register");
+        ctx.register_table(class.name(), Arc::new(t))
+            .expect("register");
     }
 
     let mut failures = Vec::new();
@@ -93,13 +94,8 @@ fn every_rule_as_sql_selects_the_events_the_engine_matches() {
             failures.push(format!("{id}: no SQL"));
             continue;
         };
-        let got: BTreeSet<Key> = match rt.block_on(async {
-            ctx.sql(&sql).await?.collect().await
-        }) {
-            Ok(res) => res
-                .iter()
-                .flat_map(|b| keys(b, 0..b.num_rows()))
-                .collect(),
+        let got: BTreeSet<Key> = match rt.block_on(async { ctx.sql(&sql).await?.collect().await }) {
+            Ok(res) => res.iter().flat_map(|b| keys(b, 0..b.num_rows())).collect(),
             Err(e) => {
                 failures.push(format!("{id}: {e}\n{sql}"));
                 continue;

@@ -54,9 +54,7 @@ impl Cidr {
 
     /// Whether the text `v` is an address inside.
     pub fn contains_text(&self, v: &str) -> bool {
-        v.trim()
-            .parse::<IpAddr>()
-            .is_ok_and(|ip| self.contains(ip))
+        v.trim().parse::<IpAddr>().is_ok_and(|ip| self.contains(ip))
     }
 }
 
@@ -78,9 +76,20 @@ mod tests {
         assert!(n.contains_text("::ffff:10.1.2.3"));
         assert!(!n.contains_text("fe80::1"));
         assert!(!n.contains_text("not an ip"));
-        assert!(Cidr::parse("0.0.0.0/0").expect("valid").contains_text("8.8.8.8"));
-        assert!(Cidr::parse("2001:db8::/32").expect("valid").contains_text("2001:db8::9"));
-        assert_eq!(Cidr::parse("192.0.2.7").expect("valid").to_string(), "192.0.2.7/32");
+        assert!(
+            Cidr::parse("0.0.0.0/0")
+                .expect("valid")
+                .contains_text("8.8.8.8")
+        );
+        assert!(
+            Cidr::parse("2001:db8::/32")
+                .expect("valid")
+                .contains_text("2001:db8::9")
+        );
+        assert_eq!(
+            Cidr::parse("192.0.2.7").expect("valid").to_string(),
+            "192.0.2.7/32"
+        );
         assert!(Cidr::parse("10.0.0.0/33").is_none());
         assert!(Cidr::parse("10.0.0/8").is_none());
     }

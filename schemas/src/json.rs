@@ -114,9 +114,10 @@ fn typed_value(ty: ColType, col: &ArrayRef, row: usize) -> Option<Value> {
             serde_json::Number::from_f64(f).map(Value::Number)?
         }
         ColType::Bool => Value::from(col.as_boolean_opt()?.value(row)),
-        ColType::Timestamp => {
-            Value::from(col.as_primitive_opt::<TimestampMicrosecondType>()?.value(row))
-        }
+        ColType::Timestamp => Value::from(
+            col.as_primitive_opt::<TimestampMicrosecondType>()?
+                .value(row),
+        ),
         ColType::Map => Value::Object(map_value(col, row)),
     })
 }
@@ -221,7 +222,8 @@ mod tests {
         r.int(Field::SeverityId, 4).str(Field::Severity, "High");
         r.str(Field::FindingInfoUid, "f1");
         r.str(Field::FindingInfoAttackTechniques, "T1558.003, T1110");
-        r.str(Field::EntityType, "user").str(Field::EntityId, "pgustavo");
+        r.str(Field::EntityType, "user")
+            .str(Field::EntityId, "pgustavo");
         r.str(Field::SrcEndpointIp, "172.18.39.5");
         r.finish();
         let batch = b.finish();

@@ -21,8 +21,8 @@ pub mod class;
 pub mod fields;
 pub mod json;
 
-pub use cidr::Cidr;
 pub use builder::{BatchBuilder, Row, parse_bool, parse_int, parse_ip};
+pub use cidr::Cidr;
 pub use class::{Class, timestamp_type};
 pub use fields::{ColType, FIELDS, Field, FieldDef};
 
