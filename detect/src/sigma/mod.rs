@@ -23,7 +23,7 @@
 //!
 //! Correlation documents load after every rule file is read, so `rules`
 //! may name rules of other files; they run on the base rules' matches in
-//! event time (see [`correlate`](self::correlate) for windows, lateness
+//! event time (see `correlate.rs` for windows, lateness
 //! and bounds). A correlation that cannot load is reported like a rule.
 //! Filter documents are reported as not supported yet.
 
