@@ -62,7 +62,7 @@ pub struct ReplayArgs {
     /// count in Sigma correlations (seconds). Later ones are counted as
     /// late in summary.json and left out of correlations (they are still
     /// stored and matched by single-event rules).
-    #[arg(long, default_value_t = 5.0)]
+    #[arg(long, default_value_t = 5.0, allow_negative_numbers = true)]
     lateness: f64,
     /// Time zone of sources whose timestamps carry none (RFC 3164 syslog,
     /// CICFlowMeter), as an IANA name. Never guessed.
