@@ -7,13 +7,22 @@
 //! on to the lake unchanged; a detector cannot drop events.
 //!
 //! [`Detectors`] runs several in order. With none configured the stage is
-//! empty and costs nothing. The Sigma engine, correlation, baselines and the
-//! risk engine are detectors that plug in here (issues #3 and #4); the
-//! Sigma engine is [`sigma::SigmaEngine`], built by [`from_rules_dir`].
+//! empty and costs nothing. The Sigma engine ([`sigma::SigmaEngine`], built
+//! by [`from_rules_dir`]), the baselines ([`behaviour::Behaviour`]), the
+//! models trained on lake history ([`model::ModelDetector`]) and the
+//! risk engine ([`risk::RiskEngine`]) are detectors that plug in here. A
+//! detector that [takes derived batches](Detector::takes_derived) sees
+//! what the detectors before it produced for a batch (the findings) before
+//! it sees the batch itself: that is how findings become risk.
 
 use arrow_array::RecordBatch;
 use vigil_schemas::Class;
 
+pub mod behaviour;
+mod cols;
+pub mod entity;
+pub mod model;
+pub mod risk;
 pub mod sigma;
 
 pub use sigma::LoadReport;
@@ -45,9 +54,19 @@ pub enum DetectError {
 ///   other batch. Returning an empty vector is the common case.
 /// - `finish` is called once at the end of a run, to flush windows that are
 ///   still open.
+/// - A detector whose [`Detector::takes_derived`] is true is also called
+///   with each batch the detectors before it returned for an input batch,
+///   before it is called with the input batch itself, and with what they
+///   return from `finish` before its own `finish`.
 pub trait Detector: Send {
     /// A short name for logs and metrics.
     fn name(&self) -> &str;
+
+    /// Whether this detector wants the batches earlier detectors derive
+    /// (findings), as well as the input. False by default.
+    fn takes_derived(&self) -> bool {
+        false
+    }
 
     /// Evaluate one batch.
     ///
@@ -75,6 +94,31 @@ pub trait Detector: Send {
     /// evicted. Names are stable, lower case, with underscores.
     fn counters(&self) -> Vec<(&'static str, u64)> {
         Vec::new()
+    }
+
+    /// The detector's state as JSON, for a checkpoint; `None` for a
+    /// detector that keeps none it can save.
+    ///
+    /// # Errors
+    ///
+    /// [`DetectError::Internal`] when the state cannot be written out.
+    fn save_state(&self) -> Result<Option<serde_json::Value>, DetectError> {
+        Ok(None)
+    }
+
+    /// Go on from a state [`Detector::save_state`] wrote.
+    ///
+    /// # Errors
+    ///
+    /// [`DetectError::Config`] when the state is not this detector's.
+    fn load_state(&mut self, _state: serde_json::Value) -> Result<(), DetectError> {
+        Ok(())
+    }
+
+    /// What the detector knows at the end of a run, for a report file
+    /// (the risk engine: every entity's score); `None` by default.
+    fn report(&self) -> Option<serde_json::Value> {
+        None
     }
 }
 
@@ -110,10 +154,20 @@ impl Detectors {
     pub fn detect(&mut self, class: Class, batch: &RecordBatch) -> DetectOutcome {
         let mut out = DetectOutcome::default();
         for d in &mut self.list {
+            let mut found = Vec::new();
+            if d.takes_derived() {
+                for (c, b) in &out.batches {
+                    match d.detect(*c, b) {
+                        Ok(more) => found.extend(more),
+                        Err(e) => out.errors.push(format!("{}: {e}", d.name())),
+                    }
+                }
+            }
             match d.detect(class, batch) {
-                Ok(found) => out.batches.extend(found),
+                Ok(more) => found.extend(more),
                 Err(e) => out.errors.push(format!("{}: {e}", d.name())),
             }
+            out.batches.extend(found);
         }
         out
     }
@@ -130,14 +184,68 @@ impl Detectors {
             .collect()
     }
 
+    /// Every detector's saved state, by name.
+    ///
+    /// # Errors
+    ///
+    /// The first detector whose state cannot be saved.
+    pub fn save_state(&self) -> Result<serde_json::Map<String, serde_json::Value>, DetectError> {
+        let mut m = serde_json::Map::new();
+        for d in &self.list {
+            if let Some(v) = d.save_state()? {
+                m.insert(d.name().to_string(), v);
+            }
+        }
+        Ok(m)
+    }
+
+    /// Give each detector its saved state, by name; detectors with none
+    /// saved start empty. Returns the names that were restored.
+    ///
+    /// # Errors
+    ///
+    /// A detector that refuses its state, naming it.
+    pub fn load_state(
+        &mut self,
+        mut saved: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Vec<String>, DetectError> {
+        let mut done = Vec::new();
+        for d in &mut self.list {
+            if let Some(v) = saved.remove(d.name()) {
+                d.load_state(v)
+                    .map_err(|e| DetectError::Config(format!("{}: {e}", d.name())))?;
+                done.push(d.name().to_string());
+            }
+        }
+        Ok(done)
+    }
+
+    /// Every detector's end-of-run report, by name.
+    pub fn reports(&self) -> Vec<(String, serde_json::Value)> {
+        self.list
+            .iter()
+            .filter_map(|d| d.report().map(|r| (d.name().to_string(), r)))
+            .collect()
+    }
+
     /// Flush every detector at the end of a run.
     pub fn finish(&mut self) -> DetectOutcome {
         let mut out = DetectOutcome::default();
         for d in &mut self.list {
+            let mut found = Vec::new();
+            if d.takes_derived() {
+                for (c, b) in &out.batches {
+                    match d.detect(*c, b) {
+                        Ok(more) => found.extend(more),
+                        Err(e) => out.errors.push(format!("{}: {e}", d.name())),
+                    }
+                }
+            }
             match d.finish() {
-                Ok(found) => out.batches.extend(found),
+                Ok(more) => found.extend(more),
                 Err(e) => out.errors.push(format!("{}: {e}", d.name())),
             }
+            out.batches.extend(found);
         }
         out
     }

@@ -22,6 +22,8 @@ pub enum Class {
     /// OCSF Base Event (0): every record that belongs to no other class,
     /// kept so that nothing read is dropped.
     BaseEvent,
+    /// vigil's trust decisions: allow, step-up or deny for each sign-in.
+    TrustDecision,
 }
 
 /// Fields every class starts with, in this order.
@@ -175,6 +177,7 @@ const DETECTION_FINDING: &[Field] = &[
     Field::EntityId,
     Field::EvidencesEventUids,
     Field::Evidences,
+    Field::RiskScore,
     Field::UserName,
     Field::DeviceHostname,
     Field::SrcEndpointIp,
@@ -189,6 +192,23 @@ const ENTITY_RISK: &[Field] = &[
     Field::RiskContributions,
 ];
 
+const TRUST_DECISION: &[Field] = &[
+    Field::EntityType,
+    Field::EntityId,
+    Field::Decision,
+    Field::DecisionReasons,
+    Field::UserRiskScore,
+    Field::DeviceRiskScore,
+    Field::UserName,
+    Field::DeviceHostname,
+    Field::DeviceIsCompliant,
+    Field::ServiceName,
+    Field::SrcEndpointIp,
+    Field::SrcEndpointLocationCountry,
+    Field::SrcEndpointLocationCity,
+    Field::EvidencesEventUids,
+];
+
 const BASE_EVENT: &[Field] = &[
     Field::DeviceHostname,
     Field::UserName,
@@ -201,13 +221,14 @@ const BASE_EVENT: &[Field] = &[
 
 impl Class {
     /// Every class, in table order.
-    pub const ALL: [Class; 6] = [
+    pub const ALL: [Class; 7] = [
         Class::Authentication,
         Class::NetworkActivity,
         Class::DevicePosture,
         Class::DetectionFinding,
         Class::EntityRisk,
         Class::BaseEvent,
+        Class::TrustDecision,
     ];
 
     /// Table name, as in the lake and SQL.
@@ -218,6 +239,7 @@ impl Class {
             Class::DevicePosture => "device_posture",
             Class::DetectionFinding => "detection_finding",
             Class::EntityRisk => "entity_risk",
+            Class::TrustDecision => "trust_decision",
             Class::BaseEvent => "base_event",
         }
     }
@@ -234,7 +256,7 @@ impl Class {
             Class::NetworkActivity => 4001,
             Class::DevicePosture => 5002,
             Class::DetectionFinding => 2004,
-            Class::EntityRisk | Class::BaseEvent => 0,
+            Class::EntityRisk | Class::TrustDecision | Class::BaseEvent => 0,
         }
     }
 
@@ -262,6 +284,7 @@ impl Class {
             Class::DevicePosture => &[DEVICE_POSTURE],
             Class::DetectionFinding => &[DETECTION_FINDING],
             Class::EntityRisk => &[ENTITY_RISK],
+            Class::TrustDecision => &[TRUST_DECISION],
             Class::BaseEvent => &[BASE_EVENT],
         };
         let mut out: Vec<Field> = COMMON.to_vec();

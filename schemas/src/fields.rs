@@ -185,6 +185,10 @@ fields! {
     RiskLevel => "risk_level", "vigil extension", Utf8, "low, medium, high or critical.";
     RiskPrevLevel => "risk_prev_level", "vigil extension", Utf8, "Level before this change.";
     RiskContributions => "risk_contributions", "vigil extension", Utf8, "Signals behind the score, as JSON.";
+    Decision => "decision", "vigil extension", Utf8, "Trust decision for a sign-in: allow, step_up or deny.";
+    DecisionReasons => "decision_reasons", "vigil extension", Utf8, "Why, as a JSON array of sentences.";
+    UserRiskScore => "user_risk_score", "vigil extension", Float64, "The user's risk score when the decision was made.";
+    DeviceRiskScore => "device_risk_score", "vigil extension", Float64, "The device's risk score when the decision was made.";
     EventUid => "event_uid", "vigil extension", Utf8, "vigil's id for this row: a hash of source, location and record, stable across replays.";
     RawData => "raw_data", "raw_data", Utf8, "The original record, as read.";
     Unmapped => "unmapped", "unmapped", Map, "Source fields with no column, by their source name, values as text.";

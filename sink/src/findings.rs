@@ -67,6 +67,17 @@ impl FindingsFile {
         self.count
     }
 
+    /// Make what was written so far durable (a checkpoint calls this).
+    ///
+    /// # Errors
+    ///
+    /// The sync fails.
+    pub fn flush(&mut self) -> Result<(), SinkError> {
+        self.out
+            .sync_data()
+            .map_err(|e| SinkError::io(&self.path, e))
+    }
+
     /// Flush to disk.
     ///
     /// # Errors

@@ -190,6 +190,20 @@ impl LakeWriter {
         Ok(())
     }
 
+    /// Close every open file and go on: what was written so far is then in
+    /// finished files that survive a crash (a checkpoint calls this).
+    ///
+    /// # Errors
+    ///
+    /// A file cannot be finished or renamed.
+    pub fn close_open_files(&mut self) -> Result<(), SinkError> {
+        let keys: Vec<PartKey> = self.open.keys().cloned().collect();
+        for k in keys {
+            self.close(&k)?;
+        }
+        Ok(())
+    }
+
     /// Close every open file.
     ///
     /// # Errors

@@ -30,7 +30,7 @@
 mod compile;
 mod correlate;
 mod eval;
-mod finding;
+pub(crate) mod finding;
 mod literal;
 mod load;
 pub mod mapping;

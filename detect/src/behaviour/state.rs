@@ -1,0 +1,238 @@
+//! Small bounded structures the baselines keep per entity.
+
+use std::collections::VecDeque;
+
+use serde::{Deserialize, Serialize};
+
+/// A 64-bit hash of a value, so sets hold 8 bytes per member whatever the
+/// value's length.
+pub(crate) fn h64(s: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(s.as_bytes())
+}
+
+/// Events in a sliding window of event time: (time µs, value hash), at
+/// most `cap` of them (the oldest go first when full).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub(crate) struct Recent {
+    items: VecDeque<(i64, u64)>,
+}
+
+impl Recent {
+    /// Add an event and drop those older than `window_us` before `t`.
+    pub(crate) fn push(&mut self, t: i64, v: u64, window_us: i64, cap: usize) {
+        self.expire(t, window_us);
+        if self.items.len() >= cap {
+            self.items.pop_front();
+        }
+        self.items.push_back((t, v));
+    }
+
+    /// Drop events older than `window_us` before `t`.
+    pub(crate) fn expire(&mut self, t: i64, window_us: i64) {
+        while self
+            .items
+            .front()
+            .is_some_and(|(at, _)| *at < t - window_us)
+        {
+            self.items.pop_front();
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Distinct values in the window.
+    pub(crate) fn distinct(&self) -> usize {
+        let mut v: Vec<u64> = self.items.iter().map(|(_, x)| *x).collect();
+        v.sort_unstable();
+        v.dedup();
+        v.len()
+    }
+
+    /// Time of the oldest event in the window.
+    pub(crate) fn first_time(&self) -> Option<i64> {
+        self.items.front().map(|(t, _)| *t)
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.items.clear();
+    }
+
+    pub(crate) fn bytes(&self) -> usize {
+        self.items.capacity() * 16
+    }
+}
+
+/// Values seen before, at most `cap` (the least recently seen is
+/// forgotten when full): the first-seen sets of the baselines.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub(crate) struct Seen {
+    items: Vec<(u64, i64)>,
+}
+
+impl Seen {
+    /// Record `v` at `t`; true when it was not known.
+    pub(crate) fn insert(&mut self, v: u64, t: i64, cap: usize) -> bool {
+        if let Some(slot) = self.items.iter_mut().find(|(x, _)| *x == v) {
+            slot.1 = slot.1.max(t);
+            return false;
+        }
+        if self.items.len() >= cap
+            && let Some(oldest) = self
+                .items
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, (_, at))| *at)
+                .map(|(i, _)| i)
+        {
+            self.items.swap_remove(oldest);
+        }
+        self.items.push((v, t));
+        true
+    }
+
+    #[cfg(test)]
+    pub(crate) fn contains(&self, v: u64) -> bool {
+        self.items.iter().any(|(x, _)| *x == v)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub(crate) fn bytes(&self) -> usize {
+        self.items.capacity() * 16
+    }
+}
+
+/// Distinct values in a tumbling window, counted exactly up to `cap` and
+/// saturating there; with the largest count of earlier windows, decayed,
+/// as the entity's own normal.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub(crate) struct WindowDistinct {
+    start: i64,
+    members: Vec<u64>,
+    /// The largest count of an earlier window, decayed by half a day at a
+    /// time (see [`WindowDistinct::roll`]).
+    pub(crate) usual_max: f64,
+    pub(crate) fired: bool,
+}
+
+impl WindowDistinct {
+    /// Count `v` at `t` in windows of `window_us`; returns the count of the
+    /// current window.
+    pub(crate) fn add(&mut self, t: i64, v: u64, window_us: i64, cap: usize) -> usize {
+        if t >= self.start + window_us || t < self.start - window_us {
+            self.roll(t, window_us);
+        }
+        if self.members.len() < cap && !self.members.contains(&v) {
+            self.members.push(v);
+        }
+        self.members.len()
+    }
+
+    fn roll(&mut self, t: i64, window_us: i64) {
+        let elapsed_days = ((t - self.start).max(0) as f64) / 86_400e6;
+        let decay = 0.5f64.powf(elapsed_days / 7.0);
+        self.usual_max = (self.usual_max * decay).max(self.members.len() as f64);
+        self.members.clear();
+        self.fired = false;
+        self.start = t - t.rem_euclid(window_us);
+    }
+
+    pub(crate) fn bytes(&self) -> usize {
+        self.members.capacity() * 8 + 32
+    }
+}
+
+/// A map as a list of pairs, for serde formats whose map keys must be
+/// text (JSON) when the key is not.
+pub(crate) mod pairs {
+    use std::collections::HashMap;
+    use std::hash::Hash;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub(crate) fn serialize<K, V, S>(m: &HashMap<K, V>, s: S) -> Result<S::Ok, S::Error>
+    where
+        K: Serialize,
+        V: Serialize,
+        S: Serializer,
+    {
+        s.collect_seq(m.iter())
+    }
+
+    pub(crate) fn deserialize<'de, K, V, D>(d: D) -> Result<HashMap<K, V>, D::Error>
+    where
+        K: Deserialize<'de> + Eq + Hash,
+        V: Deserialize<'de>,
+        D: Deserializer<'de>,
+    {
+        Ok(Vec::<(K, V)>::deserialize(d)?.into_iter().collect())
+    }
+}
+
+/// Great-circle distance in km.
+pub(crate) fn km(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (la1, lo1) = (a.0.to_radians(), a.1.to_radians());
+    let (la2, lo2) = (b.0.to_radians(), b.1.to_radians());
+    let h = ((la2 - la1) / 2.0).sin().powi(2)
+        + la1.cos() * la2.cos() * ((lo2 - lo1) / 2.0).sin().powi(2);
+    2.0 * 6371.0 * h.sqrt().min(1.0).asin()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recent_expires_by_time_and_counts_distinct() {
+        let mut r = Recent::default();
+        r.push(0, 1, 10, 8);
+        r.push(5, 2, 10, 8);
+        r.push(6, 2, 10, 8);
+        assert_eq!((r.len(), r.distinct()), (3, 2));
+        r.push(16, 3, 10, 8);
+        assert_eq!(
+            (r.len(), r.distinct()),
+            (2, 2),
+            "the events at 0 and 5 are out"
+        );
+        for i in 0..20 {
+            r.push(16, 100 + i, 10, 8);
+        }
+        assert_eq!(r.len(), 8, "capped");
+    }
+
+    #[test]
+    fn seen_forgets_the_least_recent_when_full() {
+        let mut s = Seen::default();
+        assert!(s.insert(1, 0, 2));
+        assert!(s.insert(2, 1, 2));
+        assert!(!s.insert(1, 2, 2), "known; refreshed");
+        assert!(s.insert(3, 3, 2), "2 is forgotten");
+        assert!(s.contains(1) && s.contains(3) && !s.contains(2));
+    }
+
+    #[test]
+    fn window_distinct_rolls_and_remembers_the_largest_window() {
+        let mut w = WindowDistinct::default();
+        for p in 0..30 {
+            w.add(1_000, p, 600_000_000, 64);
+        }
+        assert_eq!(w.add(1_000, 5, 600_000_000, 64), 30);
+        assert_eq!(w.add(700_000_000, 5, 600_000_000, 64), 1);
+        assert!((w.usual_max - 30.0).abs() < 0.1);
+    }
+
+    #[test]
+    fn distances() {
+        let london = (51.5074, -0.1278);
+        let nyc = (40.7128, -74.0060);
+        let d = km(london, nyc);
+        assert!((d - 5570.0).abs() < 20.0, "{d}");
+        assert!(km(london, london) < 1e-6);
+    }
+}
