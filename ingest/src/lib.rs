@@ -6,6 +6,8 @@
 //! turns each record into rows of a class through an [`emit::Emitter`].
 //! A record that cannot be decoded becomes a [`read::DeadLetter`]; the run
 //! goes on. [`read::read_input`] drives one input end to end.
+//! [`sim`] is a source of its own: a simulated enterprise whose records,
+//! in the same vendor formats, come with labelled attacks.
 //!
 //! ```no_run
 //! use vigil_ingest::{read, source};
@@ -24,6 +26,7 @@ pub mod format;
 pub mod formats;
 pub mod framing;
 pub mod read;
+pub mod sim;
 pub mod source;
 
 pub use decode::{DecodeConfig, DecodeError, Decoder, Record};
