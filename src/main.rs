@@ -5,7 +5,9 @@
 //! - `vigil bench decode PATH...`: decoder throughput.
 //! - `vigil bench sigma`: Sigma evaluation against rsigma-eval.
 //! - `vigil rules check|test`: Sigma rule loading and regression cases.
+//! - `vigil eval --labels L --out DIR`: a replay's alerts against labelled attacks.
 //! - `vigil formats`: the formats vigil reads.
+//! - `vigil simulate --out DIR`: a simulated enterprise's telemetry.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,10 +15,14 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod bench;
+mod config;
+mod eval;
 mod replay;
 mod rules;
+mod simulate;
 mod sql;
 mod to_sql;
+mod train;
 
 /// Zero Trust continuous verification: identity, device and network
 /// telemetry in; OCSF-aligned Arrow, detections and risk out.
@@ -38,8 +44,15 @@ enum Cmd {
     Bench(BenchArgs),
     /// Check Sigma rules and run their regression cases.
     Rules(rules::RulesArgs),
+    /// Score a replay's alerts against labelled attacks: recall, time to
+    /// detect, precision and false positives per 1,000 users per day.
+    Eval(eval::EvalArgs),
     /// List the input formats and what each is.
     Formats,
+    /// Write a simulated enterprise's telemetry with labelled attacks.
+    Simulate(simulate::SimulateArgs),
+    /// Fit per-peer-group models of entity-hours from a lake's history.
+    Train(train::TrainArgs),
 }
 
 #[derive(Args)]
@@ -89,6 +102,13 @@ fn main() -> ExitCode {
             what: BenchWhat::Sigma(a),
         }) => bench::sigma(a),
         Cmd::Rules(a) => rules::run(a),
+        Cmd::Simulate(a) => simulate::run(a),
+        Cmd::Train(a) => train::run(a),
+        Cmd::Eval(a) => match eval::run(a) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::FAILURE,
+            Err(e) => Err(e),
+        },
         Cmd::Formats => {
             for f in vigil_ingest::Format::ALL {
                 println!("{:<18} {}", f.name(), f.describe());

@@ -10,6 +10,21 @@
 //! Findings go to the lake's `detection_finding` table and, as OCSF JSON,
 //! to `<out>/findings.ndjson`.
 //!
+//! The detector stage runs, in order: the Sigma engine (with `--rules`),
+//! the behavioural baselines and the risk engine (unless
+//! `--no-baselines`). Risk changes go to `entity_risk`, trust decisions to
+//! `trust_decision`, and every entity's final score to `<out>/risk.json`.
+//!
+//! With `--state DIR`, the baselines' and the risk engine's state is
+//! checkpointed to `DIR/checkpoint.json` after whole inputs, at most every
+//! `--checkpoint-secs`, after the lake has closed its open files; the
+//! checkpoint lists the inputs done. A later replay with the same
+//! `--state` goes on from there: it loads the state and skips those
+//! inputs, so a run killed halfway and started again ends with the same
+//! risk as one that was never stopped. Sigma correlation windows are not
+//! checkpointed yet: a correlation whose window spans the restart can be
+//! missed (resolved when correlation state is serialisable).
+//!
 //! The channel is bounded, so a slow lake slows the reader instead of
 //! growing memory. At the end a summary per format is printed and written
 //! to `<out>/summary.json`.
@@ -25,6 +40,8 @@ use arrow::array::RecordBatch;
 use clap::Args;
 use serde_json::json;
 use vigil_detect::Detectors;
+use vigil_detect::behaviour::Behaviour;
+use vigil_detect::risk::RiskEngine;
 use vigil_ingest::emit::FormatStats;
 use vigil_ingest::enrich::GeoEnricher;
 use vigil_ingest::read::{Output, ReadOptions, read_input};
@@ -77,6 +94,22 @@ pub struct ReplayArgs {
     /// Largest record in bytes; larger ones are dead-lettered whole.
     #[arg(long, default_value_t = vigil_ingest::framing::DEFAULT_MAX_RECORD_BYTES)]
     max_record_bytes: usize,
+    /// Settings of the baselines and the risk engine (vigil.toml).
+    #[arg(long, short = 'c')]
+    config: Option<PathBuf>,
+    /// Leave out the behavioural baselines and the risk engine.
+    #[arg(long)]
+    no_baselines: bool,
+    /// A model written by `vigil train`; its findings feed the risk engine.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Checkpoint detector state here, and go on from a checkpoint found
+    /// here (see the module docs).
+    #[arg(long)]
+    state: Option<PathBuf>,
+    /// Seconds between checkpoints (with --state).
+    #[arg(long, default_value_t = 30.0)]
+    checkpoint_secs: f64,
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
@@ -101,6 +134,8 @@ struct Summary {
     per_format: BTreeMap<String, FormatStats>,
     files: u64,
     findings: u64,
+    /// Rows the detectors derived, per class.
+    derived: BTreeMap<&'static str, u64>,
     detector_errors: u64,
     /// Detector counters at the end of the run.
     detector: Vec<(String, u64)>,
@@ -119,6 +154,10 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<()> {
         (None, None) => None,
         (city, asn) => Some(GeoEnricher::open(city.as_deref(), asn.as_deref())?),
     };
+    let cfg = match &a.config {
+        Some(p) => crate::config::Config::load(p)?,
+        None => crate::config::Config::default(),
+    };
     let mut detectors = match &a.rules {
         Some(dir) => {
             if !(a.lateness.is_finite() && a.lateness >= 0.0) {
@@ -134,9 +173,29 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<()> {
         }
         None => Detectors::new(),
     };
+    if !a.no_baselines {
+        detectors.push(Box::new(Behaviour::new(cfg.baselines.clone())));
+    }
+    if let Some(p) = &a.model {
+        let model = vigil_detect::model::ModelDetector::load(p)
+            .with_context(|| format!("--model {}", p.display()))?;
+        detectors.push(Box::new(model));
+    }
+    if !a.no_baselines {
+        detectors.push(Box::new(RiskEngine::new(cfg.risk.clone())?));
+    }
+    let mut paths = paths;
+    let mut checkpoint = match &a.state {
+        Some(dir) => Some(Checkpointer::open(dir, a.checkpoint_secs)?),
+        None => None,
+    };
+    let resumed = match &mut checkpoint {
+        Some(c) => c.resume(&mut detectors, &mut paths)?,
+        None => false,
+    };
     let lake_dir = a.out.join("lake");
     let has_data = std::fs::read_dir(&lake_dir).is_ok_and(|mut d| d.next().is_some());
-    if has_data && !a.append {
+    if has_data && !a.append && !resumed {
         bail!(
             "{} already holds a lake; pass --append to add this run to it, \
              or choose another --out",
@@ -149,7 +208,7 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<()> {
     let mut dlq = DeadLetterFile::create(&a.out.join("dlq.ndjson"))?;
     let mut sinks = Sinks {
         lake,
-        findings: FindingsFile::open(&a.out.join("findings.ndjson"), a.append)?,
+        findings: FindingsFile::open(&a.out.join("findings.ndjson"), a.append || resumed)?,
     };
     let opts = ReadOptions {
         format: a.format,
@@ -192,6 +251,12 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<()> {
                 let name = format.map_or("unknown", |f| f.name()).to_string();
                 sum.per_format.entry(name).or_default().merge(&stats);
                 sum.files += 1;
+                if let Some(c) = &mut checkpoint {
+                    c.input_done(file);
+                    if c.due() {
+                        c.save(&detectors, &mut sinks)?;
+                    }
+                }
             }
         }
     }
@@ -206,8 +271,18 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<()> {
     for (class, batch) in end.batches {
         sinks.write_derived(&mut sum, class, &batch)?;
     }
+    if let Some(c) = &mut checkpoint {
+        c.save(&detectors, &mut sinks)?;
+    }
     sinks.findings.finish()?;
     sum.detector = detectors.counters();
+    for (name, r) in detectors.reports() {
+        if name == "risk" {
+            let path = a.out.join("risk.json");
+            std::fs::write(&path, serde_json::to_string_pretty(&r)? + "\n")
+                .with_context(|| format!("{}", path.display()))?;
+        }
+    }
     let lake_stats = sinks.lake.finish()?;
     let dead = dlq.finish()?;
     if let Some(p) = progress {
@@ -218,6 +293,118 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<()> {
     report(&a.out, &sum, dead, lake_stats.files, bytes, elapsed)?;
     Ok(())
 }
+
+/// Checkpoints of detector state under `--state`.
+struct Checkpointer {
+    path: PathBuf,
+    every: Duration,
+    last: Instant,
+    done: Vec<String>,
+}
+
+impl Checkpointer {
+    fn open(dir: &Path, secs: f64) -> anyhow::Result<Checkpointer> {
+        if !(secs.is_finite() && secs >= 0.0) {
+            bail!("--checkpoint-secs must be a number of seconds, 0 or more");
+        }
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the state directory {}", dir.display()))?;
+        Ok(Checkpointer {
+            path: dir.join("checkpoint.json"),
+            every: Duration::from_secs_f64(secs),
+            last: Instant::now(),
+            done: Vec::new(),
+        })
+    }
+
+    /// Load a checkpoint if there is one: detector state in, inputs done
+    /// out of `paths`. True when there was one.
+    fn resume(
+        &mut self,
+        detectors: &mut Detectors,
+        paths: &mut Vec<PathBuf>,
+    ) -> anyhow::Result<bool> {
+        let bytes = match std::fs::read(&self.path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(e).with_context(|| format!("{}", self.path.display())),
+        };
+        let mut doc: serde_json::Value = serde_json::from_slice(&bytes)
+            .with_context(|| format!("{}: not a vigil checkpoint", self.path.display()))?;
+        if doc.get("version").and_then(serde_json::Value::as_u64) != Some(CHECKPOINT_VERSION) {
+            bail!(
+                "{}: checkpoint version is not {CHECKPOINT_VERSION}; remove it to start afresh",
+                self.path.display()
+            );
+        }
+        self.done = doc
+            .get("inputs_done")
+            .and_then(serde_json::Value::as_array)
+            .map(|v| {
+                v.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let state = match doc.get_mut("detectors").map(serde_json::Value::take) {
+            Some(serde_json::Value::Object(m)) => m,
+            _ => serde_json::Map::new(),
+        };
+        let restored = detectors
+            .load_state(state)
+            .with_context(|| format!("{}", self.path.display()))?;
+        let before = paths.len();
+        let done: std::collections::HashSet<&str> = self.done.iter().map(String::as_str).collect();
+        paths.retain(|p| !done.contains(p.display().to_string().as_str()));
+        eprintln!(
+            "Resuming from {}: {} inputs already done, {} to go; state of {} restored.",
+            self.path.display(),
+            before - paths.len(),
+            paths.len(),
+            if restored.is_empty() {
+                "no detector".to_string()
+            } else {
+                restored.join(", ")
+            }
+        );
+        tracing::info!(
+            checkpoint = %self.path.display(),
+            skipped = before - paths.len(),
+            "Resumed from a checkpoint."
+        );
+        Ok(true)
+    }
+
+    fn input_done(&mut self, file: String) {
+        self.done.push(file);
+    }
+
+    fn due(&self) -> bool {
+        self.last.elapsed() >= self.every
+    }
+
+    /// Close the lake's open files, then write the state and the inputs
+    /// done, atomically (a temporary file renamed over the old one).
+    fn save(&mut self, detectors: &Detectors, sinks: &mut Sinks) -> anyhow::Result<()> {
+        sinks.lake.close_open_files()?;
+        sinks.findings.flush()?;
+        let doc = json!({
+            "version": CHECKPOINT_VERSION,
+            "inputs_done": self.done,
+            "detectors": detectors.save_state()?,
+        });
+        let tmp = self.path.with_extension("json.tmp");
+        std::fs::write(&tmp, serde_json::to_vec(&doc)?)
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        std::fs::rename(&tmp, &self.path)
+            .with_context(|| format!("cannot replace {}", self.path.display()))?;
+        tracing::debug!(inputs = self.done.len(), "Checkpoint written.");
+        self.last = Instant::now();
+        Ok(())
+    }
+}
+
+const CHECKPOINT_VERSION: u64 = 1;
 
 /// Where batches go: the lake, and findings also to findings.ndjson.
 struct Sinks {
@@ -237,6 +424,7 @@ impl Sinks {
             sum.findings += batch.num_rows() as u64;
             self.findings.write(batch)?;
         }
+        *sum.derived.entry(class.name()).or_default() += batch.num_rows() as u64;
         self.lake.write(class, batch)?;
         Ok(())
     }
@@ -362,6 +550,8 @@ fn report(
         "future_clamped": total.future_clamped,
         "time_missing": total.time_missing,
         "findings": sum.findings,
+        "risk_changes": sum.derived.get("entity_risk").copied().unwrap_or(0),
+        "decisions": sum.derived.get("trust_decision").copied().unwrap_or(0),
         "detector_errors": sum.detector_errors,
         "detector": sum.detector.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
         "lake_files": files,
@@ -373,9 +563,11 @@ fn report(
     std::fs::write(&path, serde_json::to_string_pretty(&doc)? + "\n")
         .with_context(|| format!("{}", path.display()))?;
     let footer = format!(
-        "{} inputs, {} findings, {:.1} MB in {:.2} s",
+        "{} inputs, {} findings, {} risk changes, {} decisions, {:.1} MB in {:.2} s",
         sum.files,
         sum.findings,
+        sum.derived.get("entity_risk").copied().unwrap_or(0),
+        sum.derived.get("trust_decision").copied().unwrap_or(0),
         bytes as f64 / 1e6,
         secs
     );

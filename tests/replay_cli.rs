@@ -234,6 +234,7 @@ fn findings_ndjson_is_ocsf_and_stable_across_replays() {
 /// spray (seven 4625 on WORKSTATION5 within one second, SOURCES.md) is one
 /// finding of the per-workstation event_count; the per-address one cannot
 /// group those events (their IpAddress is `-`) and says so in the summary.
+/// (Baselines are left out: tests/risk_cli.rs covers them on this file.)
 #[test]
 fn replay_runs_correlations_and_reports_their_counters() {
     let input =
@@ -243,7 +244,7 @@ fn replay_runs_correlations_and_reports_their_counters() {
     replay(
         &[&input],
         dir.path(),
-        &["--rules", rules.to_str().expect("utf-8")],
+        &["--rules", rules.to_str().expect("utf-8"), "--no-baselines"],
     );
     let findings: Vec<serde_json::Value> =
         std::fs::read_to_string(dir.path().join("findings.ndjson"))

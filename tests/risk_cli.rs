@@ -1,0 +1,175 @@
+//! Baselines, risk and trust decisions in `vigil replay`, end to end.
+
+mod common;
+
+use common::{replay, shared, sql_csv, summary, vigil};
+
+const PURPLESHARP: &str =
+    "auth/windows_json/purplesharp_ad_playbook_I_2020-10-22042947.security_auth.json";
+
+/// The purplesharp playbook (SOURCES.md): a password spray from
+/// WORKSTATION5 (seven 4625s with no IpAddress, within a second) and
+/// Kerberoasting by pgustavo (five 4769s with RC4, 0x17). The baselines
+/// name both, on the right entities, and the risk engine takes them up.
+#[test]
+fn purplesharp_spray_and_kerberoasting_become_signals_and_risk() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    replay(&[&shared(PURPLESHARP)], dir.path(), &[]);
+    let signals = sql_csv(
+        dir.path(),
+        "select finding_info_analytic_uid, entity_type, entity_id from detection_finding \
+         where metadata_log_name = 'baseline' order by 1",
+    );
+    assert_eq!(
+        signals,
+        vec![
+            "vigil.baseline.kerberoasting,user,pgustavo",
+            "vigil.baseline.password_spray,device,workstation5",
+        ]
+    );
+    // Each signal alone is high: spray 70 and Kerberoasting 70.
+    let risk = sql_csv(
+        dir.path(),
+        "select entity_type, entity_id, risk_score, risk_level, risk_prev_level from entity_risk order by 2",
+    );
+    assert_eq!(
+        risk,
+        vec![
+            "user,pgustavo,70.0,high,low",
+            "device,workstation5,70.0,high,low"
+        ]
+    );
+    let contributions = sql_csv(
+        dir.path(),
+        "select risk_contributions from entity_risk where entity_id = 'pgustavo'",
+    );
+    assert!(
+        contributions[0].contains("RC4-encrypted service tickets for 5 different services"),
+        "{contributions:?}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("risk.json")).expect("risk.json"))
+            .expect("JSON");
+    assert_eq!(report["entities"][0]["entity_id"], "pgustavo");
+    // Every successful logon of a person has a decision with at least one
+    // reason; machine accounts and the three ANONYMOUS LOGONs are no user.
+    let logons = sql_csv(
+        dir.path(),
+        "select count(*) from authentication where status_id = 1 and activity_id = 1 \
+         and user_name is not null and user_name not like '%$' \
+         and user_name <> 'ANONYMOUS LOGON'",
+    );
+    assert_eq!(logons, ["19"]);
+    let decisions = sql_csv(
+        dir.path(),
+        "select count(*) from trust_decision where decision_reasons like '[\"%'",
+    );
+    assert_eq!(decisions, logons);
+    let s = summary(dir.path());
+    assert_eq!(s["risk_changes"], 2);
+    assert_eq!(s["detector"]["baselines.signals"], 2);
+}
+
+#[test]
+fn no_baselines_leaves_risk_and_decisions_out() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    replay(&[&shared(PURPLESHARP)], dir.path(), &["--no-baselines"]);
+    assert_eq!(
+        sql_csv(dir.path(), "select count(*) from entity_risk"),
+        ["0"]
+    );
+    assert_eq!(
+        sql_csv(dir.path(), "select count(*) from trust_decision"),
+        ["0"]
+    );
+    assert!(!dir.path().join("risk.json").exists());
+}
+
+#[test]
+fn a_config_changes_thresholds_and_a_bad_one_is_refused_with_every_problem() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("vigil.toml");
+    // Kerberoasting needs 6 services now: purplesharp's 5 are not enough.
+    std::fs::write(&cfg, "[baselines]\nkerberoast_services = 6\n").expect("write");
+    let out = dir.path().join("out");
+    replay(
+        &[&shared(PURPLESHARP)],
+        &out,
+        &["--config", cfg.to_str().expect("utf-8")],
+    );
+    assert_eq!(
+        sql_csv(
+            &out,
+            "select count(*) from detection_finding where finding_info_analytic_uid = 'vigil.baseline.kerberoasting'"
+        ),
+        ["0"]
+    );
+
+    std::fs::write(&cfg, "[baselines]\nkerberoast_service = 6\n").expect("write");
+    let bad = vigil(&[
+        "replay",
+        shared(PURPLESHARP).to_str().expect("utf-8"),
+        "--out",
+        dir.path().join("bad").to_str().expect("utf-8"),
+        "--config",
+        cfg.to_str().expect("utf-8"),
+    ]);
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("vigil.toml") && err.contains("kerberoast_service"),
+        "{err}"
+    );
+
+    std::fs::write(
+        &cfg,
+        "[risk]\nhalf_life_hours = -1\nhigh = 90\n[risk.decision]\nnoncompliant = \"maybe\"\n",
+    )
+    .expect("write");
+    let bad = vigil(&[
+        "replay",
+        shared(PURPLESHARP).to_str().expect("utf-8"),
+        "--out",
+        dir.path().join("bad2").to_str().expect("utf-8"),
+        "--config",
+        cfg.to_str().expect("utf-8"),
+    ]);
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    for part in ["half_life_hours", "levels must rise", "noncompliant"] {
+        assert!(err.contains(part), "{part} missing from: {err}");
+    }
+}
+
+#[test]
+fn state_carries_baselines_from_one_replay_to_the_next() {
+    // The first replay learns; a checkpoint is written; a second replay
+    // with the same --state and a new input goes on from it.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("state");
+    let input = shared(PURPLESHARP);
+    replay(
+        &[&input],
+        &dir.path().join("a"),
+        &["--state", state.to_str().expect("utf-8")],
+    );
+    let cp: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(state.join("checkpoint.json")).expect("checkpoint"))
+            .expect("JSON");
+    assert_eq!(cp["version"], 1);
+    assert_eq!(cp["inputs_done"][0], input.display().to_string());
+    assert!(cp["detectors"]["risk"].is_object());
+    assert!(cp["detectors"]["baselines"].is_object());
+    // Run again over the same input: it is already done, so nothing is
+    // read and the risk carried over is still there.
+    let out = replay(
+        &[&input],
+        &dir.path().join("a"),
+        &["--state", state.to_str().expect("utf-8")],
+    );
+    assert!(out.contains("0 inputs"), "{out}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("a/risk.json")).expect("risk.json"))
+            .expect("JSON");
+    assert_eq!(report["entities"].as_array().map(Vec::len), Some(2));
+}
