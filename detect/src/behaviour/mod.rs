@@ -90,8 +90,11 @@ pub struct BehaviourConfig {
     pub lateral_new_hosts: usize,
     /// Distinct destination ports from one source within 10 minutes.
     pub scan_ports: usize,
-    /// Distinct destination hosts from one source within 10 minutes.
+    /// Distinct destination hosts from one source within 15 minutes.
     pub scan_hosts: usize,
+    /// Connections from one source to one host's login port (SSH, RDP,
+    /// FTP, Telnet, VNC, WinRM, databases) within 10 minutes.
+    pub brute_force_connections: usize,
     /// How many times its own largest window a scan count must reach.
     pub scan_ratio: f64,
     /// Bytes to the internet in an hour below which nothing is exfiltration.
@@ -106,6 +109,11 @@ pub struct BehaviourConfig {
     pub beacon_max_peers: usize,
     /// Days without a successful sign-in that make an account dormant.
     pub dormant_days: f64,
+    /// Minutes an event may lag the newest event of its own stream (its
+    /// product, e.g. Okta or Zeek) and still reach the baselines. Later
+    /// ones would corrupt the windows, so they are left out and counted
+    /// (`baselines.late`); sort such input by time first.
+    pub lateness_minutes: f64,
     /// Scores of the signals, 0 to 100.
     pub scores: Scores,
 }
@@ -132,13 +140,15 @@ pub struct Scores {
     pub noncompliant_device: f64,
     pub dormant_account: f64,
     pub rare_hour: f64,
+    /// Repeated connections to a login service.
+    pub network_brute_force: f64,
 }
 
 impl Default for Scores {
     fn default() -> Scores {
         Scores {
             brute_force_success: 80.0,
-            failure_burst: 30.0,
+            failure_burst: 50.0,
             password_spray: 70.0,
             mfa_fatigue: 75.0,
             impossible_travel: 75.0,
@@ -155,6 +165,7 @@ impl Default for Scores {
             noncompliant_device: 60.0,
             dormant_account: 60.0,
             rare_hour: 10.0,
+            network_brute_force: 60.0,
         }
     }
 }
@@ -180,6 +191,7 @@ impl Scores {
             SignalKind::NoncompliantDevice => self.noncompliant_device,
             SignalKind::DormantAccount => self.dormant_account,
             SignalKind::RareHour => self.rare_hour,
+            SignalKind::NetworkBruteForce => self.network_brute_force,
         }
         .clamp(0.0, 100.0)
     }
@@ -192,21 +204,23 @@ impl Default for BehaviourConfig {
             cooldown_minutes: 60.0,
             brute_force_failures: 5,
             failure_burst: 10,
-            spray_users: 6,
-            mfa_denials: 4,
+            spray_users: 5,
+            mfa_denials: 3,
             travel_kmh: 1000.0,
             travel_min_km: 500.0,
             kerberoast_services: 5,
             lateral_new_hosts: 5,
-            scan_ports: 100,
-            scan_hosts: 40,
+            scan_ports: 50,
+            scan_hosts: 20,
             scan_ratio: 3.0,
+            brute_force_connections: 30,
             exfil_min_bytes: 20e6,
             exfil_ratio: 10.0,
             beacon_min_connections: 8,
             beacon_max_cv: 0.15,
             beacon_max_peers: 2,
             dormant_days: 7.0,
+            lateness_minutes: 10.0,
             scores: Scores::default(),
         }
     }
@@ -218,6 +232,15 @@ const CAP_DEVICES: usize = 16;
 const CAP_HOSTS: usize = 64;
 const CAP_FAILURES: usize = 64;
 const CAP_WINDOW: usize = 256;
+/// The sliding windows of the port and host scan counts.
+const SCAN_PORTS_WINDOW: i64 = 10 * MINUTE;
+const SCAN_HOSTS_WINDOW: i64 = 15 * MINUTE;
+/// Ports of login services: FTP, SSH, Telnet, POP3, IMAP, LDAP(S), MSSQL,
+/// MySQL, RDP, PostgreSQL, VNC and WinRM. Not SMB: its file access is
+/// chatty.
+const LOGIN_PORTS: [i64; 13] = [
+    21, 22, 23, 110, 143, 389, 636, 1433, 3306, 3389, 5432, 5900, 5985,
+];
 const CAP_PAIRS_PER_SOURCE: usize = 32;
 const CAP_GAPS: usize = 12;
 
@@ -263,6 +286,9 @@ struct SourceState {
     successes: Recent,
     ports: WindowDistinct,
     hosts: WindowDistinct,
+    /// Connections to login ports: (time, destination and port hash).
+    #[serde(default)]
+    logins: Recent,
     hour_start: i64,
     hour_bytes_out: f64,
     usual_hour_bytes: f64,
@@ -286,6 +312,7 @@ impl SourceState {
             + self.successes.bytes()
             + self.ports.bytes()
             + self.hosts.bytes()
+            + self.logins.bytes()
             + self
                 .pairs
                 .iter()
@@ -406,6 +433,9 @@ pub struct BehaviourState {
     cooldown: HashMap<(u8, u64), i64>,
     now: i64,
     last_prune: i64,
+    /// Newest event time per stream (product name).
+    #[serde(default)]
+    newest: HashMap<String, i64>,
 }
 
 /// The baselines detector.
@@ -413,6 +443,7 @@ pub struct Behaviour {
     cfg: BehaviourConfig,
     st: BehaviourState,
     signals: u64,
+    late: u64,
 }
 
 /// One authentication row, as the baselines read it.
@@ -443,6 +474,7 @@ impl Behaviour {
             cfg,
             st: BehaviourState::default(),
             signals: 0,
+            late: 0,
         }
     }
 
@@ -452,6 +484,27 @@ impl Behaviour {
             cfg,
             st,
             signals: 0,
+            late: 0,
+        }
+    }
+
+    /// Whether an event at `t` of `stream` lags that stream's newest by
+    /// more than the lateness; if not, `t` may become the newest.
+    fn is_late(&mut self, stream: &str, t: i64) -> bool {
+        let lateness = (self.cfg.lateness_minutes * MINUTE as f64) as i64;
+        match self.st.newest.get_mut(stream) {
+            Some(newest) if t < *newest - lateness => {
+                self.late += 1;
+                true
+            }
+            Some(newest) => {
+                *newest = (*newest).max(t);
+                false
+            }
+            None => {
+                self.st.newest.insert(stream.to_string(), t);
+                false
+            }
         }
     }
 
@@ -516,6 +569,9 @@ impl Behaviour {
         let c = AuthCols::new(batch);
         for row in 0..batch.num_rows() {
             let Some(a) = c.read(row) else { continue };
+            if self.is_late(c.product.get(row).unwrap_or(""), a.t) {
+                continue;
+            }
             self.st.now = self.st.now.max(a.t);
             self.auth_row(&a, out);
         }
@@ -875,10 +931,14 @@ impl Behaviour {
         let port = Int::new(batch, "dst_endpoint_port");
         let bytes_out = Int::new(batch, "traffic_bytes_out");
         let host = Text::new(batch, "device_hostname");
+        let product = Text::new(batch, "metadata_product_name");
         for row in 0..batch.num_rows() {
             let (Some(t), Some(s), Some(d)) = (time.get(row), src.get(row), dst.get(row)) else {
                 continue;
             };
+            if self.is_late(product.get(row).unwrap_or(""), t) {
+                continue;
+            }
             let (Ok(sa), Ok(da)) = (s.parse::<IpAddr>(), d.parse::<IpAddr>()) else {
                 continue;
             };
@@ -929,31 +989,46 @@ impl Behaviour {
         // Scans: distinct ports and hosts per 10 minutes.
         let dst_h = h64(&f.dst);
         if let Some(p) = f.port {
-            let key = dst_h ^ (p as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-            let n = st.ports.add(f.t, key, 10 * MINUTE, CAP_WINDOW);
+            let key = p as u64;
+            let n = st.ports.add(f.t, key, SCAN_PORTS_WINDOW, CAP_WINDOW);
             let need = (cfg.scan_ports as f64).max(cfg.scan_ratio * st.ports.usual_max);
-            if n as f64 >= need && !st.ports.fired {
-                st.ports.fired = true;
+            if n as f64 >= need && st.ports.fire(f.t, SCAN_PORTS_WINDOW) {
                 found.push(sig(
                     SignalKind::PortScan,
                     format!(
-                        "{} connected to {n} distinct destination ports within 10 minutes (its largest 10 minutes before: {:.0})",
+                        "{} connected to {n} distinct destination ports within 10 minutes (its usual largest: {:.0})",
                         f.src, st.ports.usual_max
                     ),
                 ));
             }
         }
-        let n = st.hosts.add(f.t, dst_h, 10 * MINUTE, CAP_WINDOW);
+        let n = st.hosts.add(f.t, dst_h, SCAN_HOSTS_WINDOW, CAP_WINDOW);
         let need = (cfg.scan_hosts as f64).max(cfg.scan_ratio * st.hosts.usual_max);
-        if n as f64 >= need && !st.hosts.fired {
-            st.hosts.fired = true;
+        if n as f64 >= need && st.hosts.fire(f.t, SCAN_HOSTS_WINDOW) {
             found.push(sig(
                 SignalKind::HostScan,
                 format!(
-                    "{} connected to {n} distinct hosts within 10 minutes (its largest 10 minutes before: {:.0})",
+                    "{} connected to {n} distinct hosts within 15 minutes (its usual largest: {:.0})",
                     f.src, st.hosts.usual_max
                 ),
             ));
+        }
+
+        // Many connections to one host's login service: password guessing
+        // seen from the network, when the service's own log is not here.
+        if let Some(p) = f.port.filter(|p| LOGIN_PORTS.contains(p)) {
+            let key = dst_h ^ (p as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            st.logins.push(f.t, key, 10 * MINUTE, CAP_WINDOW);
+            let n = st.logins.count(key);
+            if n == cfg.brute_force_connections {
+                found.push(sig(
+                    SignalKind::NetworkBruteForce,
+                    format!(
+                        "{} opened {n} connections to {} port {p} within 10 minutes",
+                        f.src, f.dst
+                    ),
+                ));
+            }
         }
 
         // Bytes to the internet per hour (exfiltration).
@@ -1266,6 +1341,7 @@ impl Detector for Behaviour {
         let (bytes, entities) = self.state_bytes();
         vec![
             ("signals", self.signals),
+            ("late", self.late),
             ("entities", entities as u64),
             ("state_bytes", bytes as u64),
         ]

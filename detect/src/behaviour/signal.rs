@@ -48,11 +48,13 @@ pub enum SignalKind {
     DormantAccount,
     /// Activity at an hour the user is never active.
     RareHour,
+    /// Many connections from one source to one host's login service.
+    NetworkBruteForce,
 }
 
 impl SignalKind {
     /// Every kind.
-    pub const ALL: [SignalKind; 18] = [
+    pub const ALL: [SignalKind; 19] = [
         SignalKind::BruteForceSuccess,
         SignalKind::FailureBurst,
         SignalKind::PasswordSpray,
@@ -71,6 +73,7 @@ impl SignalKind {
         SignalKind::NoncompliantDevice,
         SignalKind::DormantAccount,
         SignalKind::RareHour,
+        SignalKind::NetworkBruteForce,
     ];
 
     /// Stable id, `vigil.baseline.<name>`.
@@ -94,6 +97,7 @@ impl SignalKind {
             SignalKind::NoncompliantDevice => "vigil.baseline.noncompliant_device",
             SignalKind::DormantAccount => "vigil.baseline.dormant_account",
             SignalKind::RareHour => "vigil.baseline.rare_hour",
+            SignalKind::NetworkBruteForce => "vigil.baseline.network_brute_force",
         }
     }
 
@@ -118,6 +122,7 @@ impl SignalKind {
             SignalKind::NoncompliantDevice => "Noncompliant device used to sign in",
             SignalKind::DormantAccount => "Dormant account signs in",
             SignalKind::RareHour => "Activity at an unusual hour for the user",
+            SignalKind::NetworkBruteForce => "Repeated connections to a login service",
         }
     }
 
@@ -137,6 +142,7 @@ impl SignalKind {
             SignalKind::Kerberoasting => "T1558.003",
             SignalKind::LateralMovement => "T1021",
             SignalKind::PortScan | SignalKind::HostScan => "T1046",
+            SignalKind::NetworkBruteForce => "T1110",
             SignalKind::Exfiltration => "T1048",
             SignalKind::Beaconing => "T1071",
             SignalKind::NoncompliantDevice => "",

@@ -42,6 +42,11 @@ impl Recent {
         self.items.len()
     }
 
+    /// Events in the window with value `v`.
+    pub(crate) fn count(&self, v: u64) -> usize {
+        self.items.iter().filter(|(_, x)| *x == v).count()
+    }
+
     /// Distinct values in the window.
     pub(crate) fn distinct(&self) -> usize {
         let mut v: Vec<u64> = self.items.iter().map(|(_, x)| *x).collect();
@@ -107,43 +112,68 @@ impl Seen {
     }
 }
 
-/// Distinct values in a tumbling window, counted exactly up to `cap` and
-/// saturating there; with the largest count of earlier windows, decayed,
-/// as the entity's own normal.
+/// Distinct values in a sliding window, counted exactly up to `cap` and
+/// saturating there, with the entity's own normal: the largest count it
+/// reached in earlier quarter hours, decayed by half a week at a time.
+///
+/// A quarter hour's peak joins the normal only half an hour after it
+/// ends, so a scan that runs for longer than one quarter does not raise
+/// the bar it must clear.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct WindowDistinct {
-    start: i64,
-    members: Vec<u64>,
-    /// The largest count of an earlier window, decayed by half a day at a
-    /// time (see [`WindowDistinct::roll`]).
+    /// Each distinct value with the time it was first seen in the window,
+    /// oldest first.
+    members: std::collections::VecDeque<(u64, i64)>,
+    quarter_start: i64,
+    /// Peak counts of the current quarter hour (0) and the two before.
+    peaks: [u32; 3],
     pub(crate) usual_max: f64,
-    pub(crate) fired: bool,
+    /// When the last signal was raised; none again within one window.
+    fired_at: Option<i64>,
 }
 
+const QUARTER: i64 = 15 * 60 * 1_000_000;
+
 impl WindowDistinct {
-    /// Count `v` at `t` in windows of `window_us`; returns the count of the
-    /// current window.
+    /// Count `v` at `t` in the window of `window_us` ending at `t`;
+    /// returns the count.
     pub(crate) fn add(&mut self, t: i64, v: u64, window_us: i64, cap: usize) -> usize {
-        if t >= self.start + window_us || t < self.start - window_us {
-            self.roll(t, window_us);
+        if t >= self.quarter_start + QUARTER {
+            let quarters = ((t - self.quarter_start) / QUARTER).min(self.peaks.len() as i64);
+            for _ in 0..quarters {
+                let decay = 0.5f64.powf(QUARTER as f64 / (3.5 * 86_400e6));
+                self.usual_max = (self.usual_max * decay).max(f64::from(self.peaks[2]));
+                self.peaks.rotate_right(1);
+                self.peaks[0] = 0;
+            }
+            self.quarter_start = t - t.rem_euclid(QUARTER);
         }
-        if self.members.len() < cap && !self.members.contains(&v) {
-            self.members.push(v);
+        while self
+            .members
+            .front()
+            .is_some_and(|&(_, seen)| seen <= t - window_us)
+        {
+            self.members.pop_front();
         }
-        self.members.len()
+        if self.members.len() < cap && !self.members.iter().any(|&(m, _)| m == v) {
+            self.members.push_back((v, t));
+        }
+        let n = self.members.len();
+        self.peaks[0] = self.peaks[0].max(n as u32);
+        n
     }
 
-    fn roll(&mut self, t: i64, window_us: i64) {
-        let elapsed_days = ((t - self.start).max(0) as f64) / 86_400e6;
-        let decay = 0.5f64.powf(elapsed_days / 7.0);
-        self.usual_max = (self.usual_max * decay).max(self.members.len() as f64);
-        self.members.clear();
-        self.fired = false;
-        self.start = t - t.rem_euclid(window_us);
+    /// Whether a signal may be raised at `t`, and if so, note that one is.
+    pub(crate) fn fire(&mut self, t: i64, window_us: i64) -> bool {
+        if self.fired_at.is_some_and(|f| t < f + window_us && t >= f) {
+            return false;
+        }
+        self.fired_at = Some(t);
+        true
     }
 
     pub(crate) fn bytes(&self) -> usize {
-        self.members.capacity() * 8 + 32
+        self.members.capacity() * 16 + 72
     }
 }
 
@@ -217,14 +247,27 @@ mod tests {
     }
 
     #[test]
-    fn window_distinct_rolls_and_remembers_the_largest_window() {
+    fn window_distinct_slides_and_learns_its_peak_half_an_hour_late() {
+        const MIN: i64 = 60_000_000;
         let mut w = WindowDistinct::default();
+        // 30 values in the first minute; the 10-minute window holds them
+        // until minute 10, then lets them go one by one.
         for p in 0..30 {
-            w.add(1_000, p, 600_000_000, 64);
+            w.add(p as i64 * 1_000_000, p, 10 * MIN, 64);
         }
-        assert_eq!(w.add(1_000, 5, 600_000_000, 64), 30);
-        assert_eq!(w.add(700_000_000, 5, 600_000_000, 64), 1);
-        assert!((w.usual_max - 30.0).abs() < 0.1);
+        assert_eq!(w.add(30_000_000, 5, 10 * MIN, 64), 30);
+        assert_eq!(w.add(10 * MIN + 15_000_000, 99, 10 * MIN, 64), 15);
+        // The first quarter's peak is not yet the normal in the third
+        // quarter, and is from the fourth.
+        w.add(40 * MIN, 100, 10 * MIN, 64);
+        assert_eq!(w.usual_max, 0.0);
+        w.add(45 * MIN, 101, 10 * MIN, 64);
+        assert!((w.usual_max - 30.0).abs() < 0.1, "{}", w.usual_max);
+        // Capped.
+        for p in 200..300 {
+            w.add(46 * MIN, p, 10 * MIN, 64);
+        }
+        assert_eq!(w.add(46 * MIN, 1_000, 10 * MIN, 64), 64);
     }
 
     #[test]

@@ -325,6 +325,38 @@ fn many_ports_are_a_port_scan_and_many_hosts_a_host_scan() {
     );
 }
 
+/// 10.0.0.88 sweeps 74 hosts at one every 9 s from 14:34:46: no clock-
+/// aligned 10-minute window holds 40 of them, but the sliding 15 minutes
+/// do. 10.0.0.99 touches 30 hosts every hour as its job, so the same
+/// count is its normal and nothing fires for it.
+#[test]
+fn a_scan_across_window_boundaries_is_found_and_a_busy_sources_normal_is_not() {
+    let mut flows = Vec::new();
+    let dst = |h: i64| -> &'static str { Box::leak(format!("10.0.3.{h}").into_boxed_str()) };
+    let start = T0 + 14 * HOUR + 34 * MINUTE + 46_000_000;
+    for h in 0..74 {
+        flows.push((start + h * 9_000_000, "10.0.0.88", dst(h), 445, 0));
+    }
+    for hour in 0..30 {
+        for h in 0..30 {
+            let t = T0 + hour * HOUR + h * 10_000_000;
+            flows.push((t, "10.0.0.99", dst(h + 100), 443, 0));
+        }
+    }
+    flows.sort_by_key(|f| f.0);
+    let mut b = Behaviour::new(BehaviourConfig::default());
+    let got = signals(&mut b, Class::NetworkActivity, &flow_batch(&flows));
+    let got: Vec<(&str, &str)> = got.iter().map(|s| (s.0.as_str(), s.2.as_str())).collect();
+    // 10.0.0.99's first sweep, before it has a normal, is a scan.
+    assert_eq!(
+        got,
+        vec![
+            ("vigil.baseline.host_scan", "10.0.0.99"),
+            ("vigil.baseline.host_scan", "10.0.0.88"),
+        ]
+    );
+}
+
 #[test]
 fn regular_connections_to_a_lonely_destination_are_beaconing() {
     let mut flows = Vec::new();
@@ -585,4 +617,57 @@ fn a_spray_from_a_workstation_without_an_address_names_the_workstation() {
             "workstation5".to_string()
         )]
     );
+}
+
+/// An event far behind its own stream's newest is left out of the
+/// baselines and counted; another stream's clock does not make it late.
+#[test]
+fn events_behind_their_stream_are_late_and_counted() {
+    let flows = vec![
+        (T0 + 2 * HOUR, "10.0.0.5", "10.0.1.1", 443, 0),
+        (T0 + 2 * HOUR - 5 * MINUTE, "10.0.0.5", "10.0.1.2", 443, 0),
+        (T0, "10.0.0.5", "10.0.1.3", 443, 0),
+    ];
+    let mut b = Behaviour::new(BehaviourConfig::default());
+    let _ = signals(&mut b, Class::NetworkActivity, &flow_batch(&flows));
+    let late = b
+        .counters()
+        .into_iter()
+        .find(|(k, _)| *k == "late")
+        .map(|(_, v)| v);
+    assert_eq!(late, Some(1));
+    // A sign-in an hour behind the flows is on time for its own stream.
+    let evs = vec![Ev {
+        t: T0 + HOUR,
+        product: "Okta",
+        user: "ann",
+        ok: true,
+        activity: 1,
+        ip: "10.0.0.5",
+        uid: "a-1".to_string(),
+        ..Ev::default()
+    }];
+    let _ = signals(&mut b, Class::Authentication, &auth_batch(&evs));
+    let late = b
+        .counters()
+        .into_iter()
+        .find(|(k, _)| *k == "late")
+        .map(|(_, v)| v);
+    assert_eq!(late, Some(1));
+}
+
+/// 40 connections to one host's SSH in five minutes is password guessing
+/// seen from the network; 40 to its HTTPS is not.
+#[test]
+fn many_connections_to_a_login_port_are_a_network_brute_force() {
+    let mut flows = Vec::new();
+    for i in 0..40 {
+        flows.push((T0 + i * 7_000_000, "172.16.0.1", "192.168.10.50", 22, 0));
+        flows.push((T0 + i * 7_000_000, "172.16.0.2", "192.168.10.50", 443, 0));
+    }
+    let mut b = Behaviour::new(BehaviourConfig::default());
+    let got = signals(&mut b, Class::NetworkActivity, &flow_batch(&flows));
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].0, "vigil.baseline.network_brute_force");
+    assert_eq!((got[0].1.as_str(), got[0].2.as_str()), ("ip", "172.16.0.1"));
 }
