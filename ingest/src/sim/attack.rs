@@ -595,11 +595,12 @@ fn kerberoast(g: &mut Gen<'_>, inst: &Instance) {
     let Some(u) = inst.user else { return };
     let plan = g.w.plan(u, inst.day);
     let c = Ctx::new(g.w, u, &plan);
+    // Kerberoasting tools (Rubeus, GetUserSPNs) ask for the tickets of user
+    // accounts with SPNs: machine accounts' passwords are random and long,
+    // not worth cracking.
     let mut services: Vec<Acct> = (0..SERVICE_ACCOUNTS.len() as u8).map(Acct::Svc).collect();
-    let windows = (0..g.w.servers.len() as u32).filter(|&s| g.w.servers[s as usize].is_windows());
-    services.extend(windows.map(|s| Acct::Machine(Host::Srv(s))));
     services.shuffle(&mut g.rng);
-    services.truncate(g.rng.random_range(10..=40));
+    services.truncate(g.rng.random_range(8..=SERVICE_ACCOUNTS.len()));
     let dc = Host::Srv(g.dc());
     let mut t = inst.t;
     for s in services {

@@ -65,7 +65,7 @@
 //! | `impossible_travel` | user | a success from another continent under an hour after the sign-in at home |
 //! | `new_device_new_country` | user | a success from a device and country the user never used |
 //! | `session_hijack` | user | the live Okta session id used from another country |
-//! | `kerberoasting` | user | RC4 (`0x17`) service tickets for 10-40 services in minutes |
+//! | `kerberoasting` | user | RC4 (`0x17`) service tickets for 8-24 service accounts with SPNs in minutes |
 //! | `lateral_movement` | user | 4624 type 3 on 8-25 hosts never used, from one workstation, within the hour |
 //! | `port_scan` | ip | 200-1000 ports on one target in minutes, mostly REJ/S0 |
 //! | `host_scan` | ip | 50-250 internal hosts on one or two ports |
