@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{replay, shared, sql_csv, summary, vigil};
+use common::{replay, shared, sql_csv, summary, vigil, vigil_ok};
 
 const PURPLESHARP: &str =
     "auth/windows_json/purplesharp_ad_playbook_I_2020-10-22042947.security_auth.json";
@@ -172,4 +172,98 @@ fn state_carries_baselines_from_one_replay_to_the_next() {
         serde_json::from_slice(&std::fs::read(dir.path().join("a/risk.json")).expect("risk.json"))
             .expect("JSON");
     assert_eq!(report["entities"].as_array().map(Vec::len), Some(2));
+}
+
+/// The number of files under `dir`, recursively.
+fn count_files(dir: &std::path::Path) -> usize {
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).expect("read_dir") {
+        let p = e.expect("dir entry").path();
+        n += if p.is_dir() { count_files(&p) } else { 1 };
+    }
+    n
+}
+
+fn risk_report(out: &std::path::Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(out.join("risk.json")).expect("risk.json"))
+        .expect("risk.json is JSON")
+}
+
+/// Kill -9 a replay halfway through its inputs, start it again with the
+/// same --state, and the final risk scores are those of a run that was
+/// never interrupted.
+#[test]
+fn a_replay_killed_halfway_and_restarted_ends_with_the_same_risk() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = dir.path().join("sim");
+    vigil_ok(&[
+        "simulate",
+        "--seed",
+        "11",
+        "--users",
+        "60",
+        "--days",
+        "2",
+        "--warmup-days",
+        "1",
+        "--out",
+        sim.to_str().expect("utf-8"),
+    ]);
+    let history = sim.join("history");
+    let events = sim.join("events");
+    let inputs = count_files(&history) + count_files(&events);
+
+    let whole = dir.path().join("whole");
+    replay(&[&history, &events], &whole, &[]);
+    let expected = risk_report(&whole);
+    let entities = expected["entities"].as_array().map_or(0, Vec::len);
+    assert!(entities > 0, "the simulated attacks raise some risk");
+
+    let out = dir.path().join("restarted");
+    let state = dir.path().join("state");
+    let args = [
+        "replay",
+        history.to_str().expect("utf-8"),
+        events.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+        "--state",
+        state.to_str().expect("utf-8"),
+        "--checkpoint-secs",
+        "0",
+    ];
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(args)
+        .env("VIGIL_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start vigil");
+    // Wait until half the inputs are checkpointed, then kill -9.
+    let cp = state.join("checkpoint.json");
+    loop {
+        assert!(
+            child.try_wait().expect("wait").is_none(),
+            "the replay ended before it was halfway"
+        );
+        let done = std::fs::read(&cp)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .and_then(|v| v["inputs_done"].as_array().map(Vec::len))
+            .unwrap_or(0);
+        if done * 2 >= inputs {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().expect("kill -9");
+    child.wait().expect("reap");
+    assert!(!out.join("risk.json").exists(), "killed before the end");
+
+    let resumed = vigil(&args);
+    let stderr = String::from_utf8_lossy(&resumed.stderr);
+    assert!(resumed.status.success(), "{stderr}");
+    assert!(stderr.contains("Resuming from"), "{stderr}");
+    let got = risk_report(&out);
+    assert_eq!(got, expected);
 }
