@@ -464,6 +464,11 @@ struct Auth<'a> {
     device: Option<String>,
     src_device: Option<String>,
     target: Option<String>,
+    /// Key of the service signed in to, for failures then success: the
+    /// host for services each host logs itself (sshd), where a failure
+    /// on one host and a success on another are not one guessing attempt;
+    /// 0 for an identity provider or a domain.
+    service_key: u64,
     rc4_service: Option<&'a str>,
 }
 
@@ -692,7 +697,7 @@ impl Behaviour {
                     ));
                 }
             } else {
-                u.failures.push(a.t, 0, 15 * MINUTE, CAP_FAILURES);
+                u.failures.push(a.t, a.service_key, 15 * MINUTE, CAP_FAILURES);
                 let n = u.failures.len();
                 if n >= cfg.failure_burst {
                     found.push(sig(
@@ -707,7 +712,7 @@ impl Behaviour {
             let u = self.st.users.get_mut(&user).expect("inserted above");
             u.failures.expire(a.t, 15 * MINUTE);
             u.mfa_denials.expire(a.t, 20 * MINUTE);
-            let n = u.failures.len();
+            let n = u.failures.count(a.service_key);
             if n >= cfg.brute_force_failures {
                 let mins = u.failures.first_time().map_or(0, |f| (a.t - f) / MINUTE);
                 let from =
@@ -992,7 +997,7 @@ impl Behaviour {
             let key = p as u64;
             let n = st.ports.add(f.t, key, SCAN_PORTS_WINDOW, CAP_WINDOW);
             let need = (cfg.scan_ports as f64).max(cfg.scan_ratio * st.ports.usual_max);
-            if n as f64 >= need && st.ports.fire(f.t, SCAN_PORTS_WINDOW) {
+            if n as f64 >= need && st.ports.fire(f.t, SCAN_PORTS_WINDOW, need) {
                 found.push(sig(
                     SignalKind::PortScan,
                     format!(
@@ -1004,7 +1009,7 @@ impl Behaviour {
         }
         let n = st.hosts.add(f.t, dst_h, SCAN_HOSTS_WINDOW, CAP_WINDOW);
         let need = (cfg.scan_hosts as f64).max(cfg.scan_ratio * st.hosts.usual_max);
-        if n as f64 >= need && st.hosts.fire(f.t, SCAN_HOSTS_WINDOW) {
+        if n as f64 >= need && st.hosts.fire(f.t, SCAN_HOSTS_WINDOW, need) {
             found.push(sig(
                 SignalKind::HostScan,
                 format!(
@@ -1020,7 +1025,7 @@ impl Behaviour {
             let key = dst_h ^ (p as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
             st.logins.push(f.t, key, 10 * MINUTE, CAP_WINDOW);
             let n = st.logins.count(key);
-            if n == cfg.brute_force_connections {
+            if n >= cfg.brute_force_connections {
                 found.push(sig(
                     SignalKind::NetworkBruteForce,
                     format!(
@@ -1263,6 +1268,11 @@ impl<'b> AuthCols<'b> {
             session: self.session.get(row),
             device: device.and_then(entity::host),
             src_device: self.src_host.get(row).and_then(entity::host),
+            service_key: if !okta && !windows {
+                target.map_or(0, |t| h64(&t.to_ascii_lowercase()))
+            } else {
+                0
+            },
             target: target.and_then(entity::host),
             rc4_service,
         })

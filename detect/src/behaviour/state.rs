@@ -118,14 +118,19 @@ impl Seen {
 ///
 /// A quarter hour's peak joins the normal only half an hour after it
 /// ends, so a scan that runs for longer than one quarter does not raise
-/// the bar it must clear.
+/// the bar it must clear. A quarter in which a signal fired joins it with
+/// the count at which it fired, not its peak: a source's first sweep
+/// of 30 hosts teaches that 20 is its normal (so the same sweep every hour
+/// stops firing), while a scan that saturated the window does not put
+/// the bar beyond reach for the next scan.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct WindowDistinct {
     /// Each distinct value with the time it was first seen in the window,
     /// oldest first.
     members: std::collections::VecDeque<(u64, i64)>,
     quarter_start: i64,
-    /// Peak counts of the current quarter hour (0) and the two before.
+    /// Peak counts of the current quarter hour (0) and the two before;
+    /// with [`FROZEN`] set once a signal fired in that quarter.
     peaks: [u32; 3],
     pub(crate) usual_max: f64,
     /// When the last signal was raised; none again within one window.
@@ -133,6 +138,8 @@ pub(crate) struct WindowDistinct {
 }
 
 const QUARTER: i64 = 15 * 60 * 1_000_000;
+/// Set on a quarter's peak once a signal fired: it grows no more.
+const FROZEN: u32 = 1 << 31;
 
 impl WindowDistinct {
     /// Count `v` at `t` in the window of `window_us` ending at `t`;
@@ -142,7 +149,8 @@ impl WindowDistinct {
             let quarters = ((t - self.quarter_start) / QUARTER).min(self.peaks.len() as i64);
             for _ in 0..quarters {
                 let decay = 0.5f64.powf(QUARTER as f64 / (3.5 * 86_400e6));
-                self.usual_max = (self.usual_max * decay).max(f64::from(self.peaks[2]));
+                self.usual_max =
+                    (self.usual_max * decay).max(f64::from(self.peaks[2] & !FROZEN));
                 self.peaks.rotate_right(1);
                 self.peaks[0] = 0;
             }
@@ -159,16 +167,24 @@ impl WindowDistinct {
             self.members.push_back((v, t));
         }
         let n = self.members.len();
-        self.peaks[0] = self.peaks[0].max(n as u32);
+        let firing = self.fired_at.is_some_and(|f| t >= f && t < f + window_us);
+        if firing && self.peaks[0] & FROZEN == 0 {
+            // The window still holds what fired in an earlier quarter.
+            self.peaks[0] = FROZEN;
+        } else if self.peaks[0] & FROZEN == 0 {
+            self.peaks[0] = self.peaks[0].max(n as u32);
+        }
         n
     }
 
-    /// Whether a signal may be raised at `t`, and if so, note that one is.
-    pub(crate) fn fire(&mut self, t: i64, window_us: i64) -> bool {
+    /// Whether a signal may be raised at `t` for a count that reached
+    /// `need`, and if so, note that one is.
+    pub(crate) fn fire(&mut self, t: i64, window_us: i64, need: f64) -> bool {
         if self.fired_at.is_some_and(|f| t < f + window_us && t >= f) {
             return false;
         }
         self.fired_at = Some(t);
+        self.peaks[0] = FROZEN | (need.ceil() as u32).min(FROZEN - 1);
         true
     }
 

@@ -671,3 +671,58 @@ fn many_connections_to_a_login_port_are_a_network_brute_force() {
     assert_eq!(got[0].0, "vigil.baseline.network_brute_force");
     assert_eq!((got[0].1.as_str(), got[0].2.as_str()), ("ip", "172.16.0.1"));
 }
+
+/// A source that scanned once is found again when it scans again a day
+/// later: the first scan is not learnt as its normal.
+#[test]
+fn a_second_scan_by_the_same_source_is_found_too() {
+    let mut flows = Vec::new();
+    for day in 0..2 {
+        for p in 0..300 {
+            let t = T0 + day * DAY + p * 1_000_000;
+            flows.push((t, "10.0.0.66", "10.0.1.1", 1000 + p, 0));
+        }
+    }
+    let mut b = Behaviour::new(BehaviourConfig::default());
+    let got = signals(&mut b, Class::NetworkActivity, &flow_batch(&flows));
+    let kinds: Vec<&str> = got.iter().map(|s| s.0.as_str()).collect();
+    assert_eq!(
+        kinds,
+        vec!["vigil.baseline.port_scan", "vigil.baseline.port_scan"]
+    );
+}
+
+/// A deploy account whose key is refused once on each of five servers
+/// and then gets in elsewhere is not guessing a password; five refusals
+/// on one server and then a success there are.
+#[test]
+fn sshd_failures_count_towards_a_success_on_the_same_host_only() {
+    let ssh = |t: i64, host: &'static str, ok: bool| Ev {
+        t,
+        product: "sshd",
+        user: "svc_deploy",
+        ok,
+        activity: 1,
+        ip: "10.0.9.10",
+        host: Some(host),
+        uid: format!("s-{t}-{host}"),
+        ..Ev::default()
+    };
+    let hosts = ["app-1", "app-2", "app-3", "app-4", "app-5"];
+    let mut evs: Vec<Ev> = hosts
+        .iter()
+        .enumerate()
+        .map(|(i, h)| ssh(T0 + i as i64 * 10_000_000, h, false))
+        .collect();
+    evs.push(ssh(T0 + MINUTE, "app-6", true));
+    let mut b = Behaviour::new(BehaviourConfig::default());
+    let got = signals(&mut b, Class::Authentication, &auth_batch(&evs));
+    assert!(kinds(&got).is_empty(), "{got:?}");
+
+    let mut evs: Vec<Ev> = (0..5)
+        .map(|i| ssh(T0 + HOUR + i * 10_000_000, "app-7", false))
+        .collect();
+    evs.push(ssh(T0 + HOUR + MINUTE, "app-7", true));
+    let got = signals(&mut b, Class::Authentication, &auth_batch(&evs));
+    assert_eq!(kinds(&got), vec!["vigil.baseline.brute_force_success"]);
+}
