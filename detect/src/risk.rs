@@ -11,7 +11,10 @@
 //! signal `s` give `100 · (1 − (1 − r/100)(1 − s/100))`, so two medium
 //! signals make more than one, nothing passes 100, and the order of
 //! signals does not matter. Between signals the score halves every
-//! `half_life_hours` of event time.
+//! `half_life_hours` of event time. Two analytics that find the same
+//! ATT&CK technique on one entity (a Sigma correlation and a baseline on
+//! one spray) are one piece of evidence, so the second raises the
+//! technique's share only to the stronger of the two scores.
 //!
 //! **Levels.** low below 25, medium from 25, high from 50, critical from
 //! 75. A level is entered when the score reaches its lower bound and left
@@ -229,6 +232,9 @@ pub struct Contribution {
     pub time: i64,
     /// What it said.
     pub explanation: String,
+    /// Its ATT&CK technique ids, upper case.
+    #[serde(default)]
+    pub techniques: Vec<String>,
 }
 
 /// An entity's risk.
@@ -268,9 +274,24 @@ struct Sig {
     finding: String,
     explanation: String,
     event_uid: Option<String>,
+    techniques: Vec<String>,
 }
 
 const CONTRIBUTIONS: usize = 5;
+
+/// Whether two technique lists share a technique, a sub-technique counting
+/// as its parent (T1110.003 and T1110 are one).
+fn same_technique(a: &[String], b: &[String]) -> bool {
+    a.iter().any(|x| {
+        b.iter().any(|y| {
+            x == y
+                || x.strip_prefix(y.as_str())
+                    .is_some_and(|r| r.starts_with('.'))
+                || y.strip_prefix(x.as_str())
+                    .is_some_and(|r| r.starts_with('.'))
+        })
+    })
+}
 
 /// The risk engine detector.
 pub struct RiskEngine {
@@ -352,6 +373,7 @@ impl RiskEngine {
         let fid = Text::new(batch, "finding_info_uid");
         let desc = Text::new(batch, "finding_info_desc");
         let ev = Text::new(batch, "evidences_event_uids");
+        let techniques = Text::new(batch, "finding_info_attack_technique_uids");
         for row in 0..batch.num_rows() {
             let Some(entity) = kind
                 .get(row)
@@ -380,6 +402,13 @@ impl RiskEngine {
                 finding: fid.get(row).unwrap_or("").to_string(),
                 explanation,
                 event_uid: ev.get(row).map(str::to_string),
+                techniques: techniques
+                    .get(row)
+                    .unwrap_or("")
+                    .split(',')
+                    .map(|t| t.trim().to_ascii_uppercase())
+                    .filter(|t| !t.is_empty())
+                    .collect(),
             });
         }
     }
@@ -394,9 +423,28 @@ impl RiskEngine {
             Some(r) => (self.decayed(r, t), r.level),
             None => (0.0, Level::Low),
         };
-        let score = 100.0 * (1.0 - (1.0 - prev_score / 100.0) * (1.0 - s.score / 100.0));
-        let level = self.cfg.level_up(score, prev_level);
         let half_life = self.cfg.half_life_hours;
+        let decay = |c: &Contribution| {
+            c.score * 0.5f64.powf((t - c.time).max(0) as f64 / HOUR as f64 / half_life)
+        };
+        // Another analytic that already saw the same technique on this
+        // entity (a Sigma correlation and a baseline both finding one
+        // spray) is the same evidence twice: together they count as the
+        // stronger of the two, not as independent evidence.
+        let corroborated = self.st.entities.get(&s.entity).map_or(0.0, |r| {
+            r.contributions
+                .iter()
+                .filter(|c| c.signal != s.signal && same_technique(&c.techniques, &s.techniques))
+                .map(decay)
+                .fold(0.0, f64::max)
+        }) / 100.0;
+        let fresh = if corroborated > 0.0 && corroborated < 1.0 {
+            1.0 - (1.0 - corroborated.max(s.score / 100.0)) / (1.0 - corroborated)
+        } else {
+            s.score / 100.0
+        };
+        let score = 100.0 * (1.0 - (1.0 - prev_score / 100.0) * (1.0 - fresh));
+        let level = self.cfg.level_up(score, prev_level);
         let r = self
             .st
             .entities
@@ -419,10 +467,9 @@ impl RiskEngine {
             score: s.score,
             time: s.time,
             explanation: s.explanation.clone(),
+            techniques: s.techniques.clone(),
         });
-        let decayed = |c: &Contribution| {
-            c.score * 0.5f64.powf((t - c.time).max(0) as f64 / HOUR as f64 / half_life)
-        };
+        let decayed = decay;
         if r.contributions.len() > CONTRIBUTIONS {
             let weakest = r
                 .contributions

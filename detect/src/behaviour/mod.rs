@@ -697,7 +697,8 @@ impl Behaviour {
                     ));
                 }
             } else {
-                u.failures.push(a.t, a.service_key, 15 * MINUTE, CAP_FAILURES);
+                u.failures
+                    .push(a.t, a.service_key, 15 * MINUTE, CAP_FAILURES);
                 let n = u.failures.len();
                 if n >= cfg.failure_burst {
                     found.push(sig(

@@ -149,8 +149,7 @@ impl WindowDistinct {
             let quarters = ((t - self.quarter_start) / QUARTER).min(self.peaks.len() as i64);
             for _ in 0..quarters {
                 let decay = 0.5f64.powf(QUARTER as f64 / (3.5 * 86_400e6));
-                self.usual_max =
-                    (self.usual_max * decay).max(f64::from(self.peaks[2] & !FROZEN));
+                self.usual_max = (self.usual_max * decay).max(f64::from(self.peaks[2] & !FROZEN));
                 self.peaks.rotate_right(1);
                 self.peaks[0] = 0;
             }

@@ -45,9 +45,10 @@ fn login(t: i64, user: &str, uid: &str, device: Option<&str>) -> RecordBatch {
     b.finish()
 }
 
-/// (entity, score, level, prev level) of the risk rows, and decisions.
-/// entity, score, level, reasons of one entity_risk row.
+/// Entity, score, level and previous level of one entity_risk row.
 type RiskRow = (String, f64, String, String);
+
+/// (entity, score, level, prev level) of the risk rows, and decisions.
 
 fn run(e: &mut RiskEngine, class: Class, b: &RecordBatch) -> (Vec<RiskRow>, Vec<(String, String)>) {
     let mut risk = Vec::new();
@@ -291,4 +292,44 @@ fn risk_state_survives_a_checkpoint_round_trip() {
     let back: RiskState = serde_json::from_str(&json).expect("from_str in test");
     let e2 = RiskEngine::with_state(RiskConfig::default(), back).expect("valid in test");
     assert_eq!(e.snapshot(), e2.snapshot());
+}
+
+/// A baseline and a Sigma correlation that both see one password spray
+/// (T1110.003) are one piece of evidence: the source's risk is the
+/// stronger of the two, 80, not 100·(1 − 0.3·0.2) = 94. Evidence of
+/// another technique still adds up.
+#[test]
+fn two_analytics_on_one_technique_count_once() {
+    let with = |t: i64, analytic: &str, technique: &str, score: f64, uid: &str| {
+        let mut b = BatchBuilder::new(Class::DetectionFinding);
+        let mut r = b.row();
+        r.time_us(Field::Time, t);
+        r.str(Field::EntityType, "ip")
+            .str(Field::EntityId, "203.0.113.9");
+        r.float(Field::RiskScore, score);
+        r.str(Field::FindingInfoAnalyticUid, analytic);
+        r.str(Field::FindingInfoTitle, analytic);
+        r.str(Field::FindingInfoUid, uid);
+        r.str(Field::FindingInfoAttackTechniques, technique);
+        drop(r);
+        b.finish()
+    };
+    let mut e = RiskEngine::new(RiskConfig::default()).expect("valid in test");
+    let empty = RecordBatch::new_empty(Class::NetworkActivity.schema());
+    let mut scores = Vec::new();
+    for (analytic, technique, score, uid) in [
+        ("vigil.baseline.password_spray", "T1110.003", 70.0, "a"),
+        ("sigma-spray-correlation", "t1110.003", 80.0, "b"),
+        ("vigil.baseline.port_scan", "T1046", 60.0, "c"),
+    ] {
+        let _ = run(
+            &mut e,
+            Class::DetectionFinding,
+            &with(T0, analytic, technique, score, uid),
+        );
+        let (risk, _) = run(&mut e, Class::NetworkActivity, &empty);
+        scores.push(risk.last().map(|r| r.1).expect("a risk row"));
+    }
+    // 70; then max(70, 80) = 80; then 100·(1 − 0.2·0.4) = 92.
+    assert_eq!(scores, vec![70.0, 80.0, 92.0]);
 }
