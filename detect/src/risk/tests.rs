@@ -48,8 +48,7 @@ fn login(t: i64, user: &str, uid: &str, device: Option<&str>) -> RecordBatch {
 /// Entity, score, level and previous level of one entity_risk row.
 type RiskRow = (String, f64, String, String);
 
-/// (entity, score, level, prev level) of the risk rows, and decisions.
-
+/// The risk rows and the decisions a batch gives.
 fn run(e: &mut RiskEngine, class: Class, b: &RecordBatch) -> (Vec<RiskRow>, Vec<(String, String)>) {
     let mut risk = Vec::new();
     let mut dec = Vec::new();
