@@ -267,3 +267,51 @@ fn a_replay_killed_halfway_and_restarted_ends_with_the_same_risk() {
     let got = risk_report(&out);
     assert_eq!(got, expected);
 }
+
+/// Edge case BH-04: sshd logs the user name the client sent, so a name
+/// with an address in it must not make that address the source. Six
+/// users guessed from 203.0.113.9, every name carrying 198.51.100.7: the
+/// spray and the risk are 203.0.113.9's, and 198.51.100.7 has none.
+#[test]
+fn an_address_inside_an_sshd_user_name_never_gets_the_risk() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("auth.log");
+    let mut lines = String::new();
+    for (i, name) in ["x x", "root", "admin", "oracle", "test", "ubuntu"]
+        .iter()
+        .enumerate()
+    {
+        lines.push_str(&format!(
+            "Mar  3 10:00:{:02} host-a sshd[20{i:02}]: Invalid user {name} 198.51.100.7 from 203.0.113.9 port 500{i:02}\n",
+            i * 2
+        ));
+        lines.push_str(&format!(
+            "Mar  3 10:00:{:02} host-a sshd[20{i:02}]: Failed password for invalid user {name} from 198.51.100.7 port 22 ssh2 from 203.0.113.9 port 500{i:02} ssh2\n",
+            i * 2 + 1
+        ));
+    }
+    std::fs::write(&log, lines).expect("write");
+    let out = dir.path().join("out");
+    replay(&[&log], &out, &[]);
+    assert_eq!(
+        sql_csv(
+            &out,
+            "select finding_info_analytic_uid, entity_type, entity_id from detection_finding"
+        ),
+        ["vigil.baseline.password_spray,ip,203.0.113.9"]
+    );
+    assert_eq!(
+        sql_csv(
+            &out,
+            "select count(*) from entity_risk where entity_id = '198.51.100.7'"
+        ),
+        ["0"]
+    );
+    assert_eq!(
+        sql_csv(
+            &out,
+            "select count(distinct src_endpoint_ip) from authentication where src_endpoint_ip <> '203.0.113.9'"
+        ),
+        ["0"]
+    );
+}
