@@ -31,7 +31,9 @@
 //! itself. Replaying history first (`vigil replay --state`) warms them up.
 //!
 //! A signal of one kind for one entity is not repeated within
-//! `cooldown_minutes` (60), so an attack in progress raises it once.
+//! `cooldown_minutes` (60), so an attack in progress raises it once an
+//! hour while it goes on (scans and network brute force), or once (the
+//! others, which fire on a crossing).
 //!
 //! Memory: every per-entity structure is capped (see
 //! [`BehaviourConfig`]); [`Behaviour::state_bytes`] reports the total and
@@ -998,24 +1000,26 @@ impl Behaviour {
             let key = p as u64;
             let n = st.ports.add(f.t, key, SCAN_PORTS_WINDOW, CAP_WINDOW);
             let need = (cfg.scan_ports as f64).max(cfg.scan_ratio * st.ports.usual_max);
-            if n as f64 >= need && st.ports.fire(f.t, SCAN_PORTS_WINDOW, need) {
+            if n as f64 >= need && st.ports.fire(f.t, SCAN_PORTS_WINDOW, cfg.scan_ports as f64) {
                 found.push(sig(
                     SignalKind::PortScan,
                     format!(
-                        "{} connected to {n} distinct destination ports within 10 minutes (its usual largest: {:.0})",
-                        f.src, st.ports.usual_max
+                        "{} connected to {} distinct destination ports within 10 minutes (its usual largest: {:.0})",
+                        f.src,
+                        at_least(n), st.ports.usual_max
                     ),
                 ));
             }
         }
         let n = st.hosts.add(f.t, dst_h, SCAN_HOSTS_WINDOW, CAP_WINDOW);
         let need = (cfg.scan_hosts as f64).max(cfg.scan_ratio * st.hosts.usual_max);
-        if n as f64 >= need && st.hosts.fire(f.t, SCAN_HOSTS_WINDOW, need) {
+        if n as f64 >= need && st.hosts.fire(f.t, SCAN_HOSTS_WINDOW, cfg.scan_hosts as f64) {
             found.push(sig(
                 SignalKind::HostScan,
                 format!(
-                    "{} connected to {n} distinct hosts within 15 minutes (its usual largest: {:.0})",
-                    f.src, st.hosts.usual_max
+                    "{} connected to {} distinct hosts within 15 minutes (its usual largest: {:.0})",
+                    f.src,
+                    at_least(n), st.hosts.usual_max
                 ),
             ));
         }
@@ -1030,8 +1034,10 @@ impl Behaviour {
                 found.push(sig(
                     SignalKind::NetworkBruteForce,
                     format!(
-                        "{} opened {n} connections to {} port {p} within 10 minutes",
-                        f.src, f.dst
+                        "{} opened {} connections to {} port {p} within 10 minutes",
+                        f.src,
+                        at_least(n),
+                        f.dst
                     ),
                 ));
             }
@@ -1277,6 +1283,15 @@ impl<'b> AuthCols<'b> {
             target: target.and_then(entity::host),
             rc4_service,
         })
+    }
+}
+
+/// A count of a window capped at [`CAP_WINDOW`]: "256 or more" when full.
+fn at_least(n: usize) -> String {
+    if n >= CAP_WINDOW {
+        format!("{CAP_WINDOW} or more")
+    } else {
+        n.to_string()
     }
 }
 

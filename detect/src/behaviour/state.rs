@@ -119,10 +119,10 @@ impl Seen {
 /// A quarter hour's peak joins the normal only half an hour after it
 /// ends, so a scan that runs for longer than one quarter does not raise
 /// the bar it must clear. A quarter in which a signal fired joins it with
-/// the count at which it fired, not its peak: a source's first sweep
-/// of 30 hosts teaches that 20 is its normal (so the same sweep every hour
-/// stops firing), while a scan that saturated the window does not put
-/// the bar beyond reach for the next scan.
+/// the threshold, not its peak: a source's first sweep of 30 hosts
+/// teaches that 20 is its normal (so the same sweep every hour stops
+/// firing), while later scans all face the same bar, three times the
+/// threshold, instead of three times the last scan.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct WindowDistinct {
     /// Each distinct value with the time it was first seen in the window,
@@ -146,13 +146,16 @@ impl WindowDistinct {
     /// returns the count.
     pub(crate) fn add(&mut self, t: i64, v: u64, window_us: i64, cap: usize) -> usize {
         if t >= self.quarter_start + QUARTER {
-            let quarters = ((t - self.quarter_start) / QUARTER).min(self.peaks.len() as i64);
-            for _ in 0..quarters {
-                let decay = 0.5f64.powf(QUARTER as f64 / (3.5 * 86_400e6));
+            let quarters = (t - self.quarter_start) / QUARTER;
+            let decay = 0.5f64.powf(QUARTER as f64 / (3.5 * 86_400e6));
+            let rotations = quarters.min(self.peaks.len() as i64);
+            for _ in 0..rotations {
                 self.usual_max = (self.usual_max * decay).max(f64::from(self.peaks[2] & !FROZEN));
                 self.peaks.rotate_right(1);
                 self.peaks[0] = 0;
             }
+            // The quiet quarters after those decay the normal too.
+            self.usual_max *= decay.powf((quarters - rotations) as f64);
             self.quarter_start = t - t.rem_euclid(QUARTER);
         }
         while self
@@ -176,14 +179,18 @@ impl WindowDistinct {
         n
     }
 
-    /// Whether a signal may be raised at `t` for a count that reached
-    /// `need`, and if so, note that one is.
-    pub(crate) fn fire(&mut self, t: i64, window_us: i64, need: f64) -> bool {
+    /// Whether a signal may be raised at `t`, and if so, note that one
+    /// is; `floor` is the configured threshold.
+    pub(crate) fn fire(&mut self, t: i64, window_us: i64, floor: f64) -> bool {
         if self.fired_at.is_some_and(|f| t < f + window_us && t >= f) {
             return false;
         }
         self.fired_at = Some(t);
-        self.peaks[0] = FROZEN | (need.ceil() as u32).min(FROZEN - 1);
+        // A quarter that fired teaches the threshold, not the attack: a
+        // first sweep stops the same sweep from firing every hour, and
+        // every later scan faces the same bar (three times the threshold)
+        // instead of three times the last one.
+        self.peaks[0] = FROZEN | (floor.ceil() as u32).min(FROZEN - 1);
         true
     }
 

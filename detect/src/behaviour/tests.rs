@@ -726,3 +726,19 @@ fn sshd_failures_count_towards_a_success_on_the_same_host_only() {
     let got = signals(&mut b, Class::Authentication, &auth_batch(&evs));
     assert_eq!(kinds(&got), vec!["vigil.baseline.brute_force_success"]);
 }
+
+/// Scans by one source a day apart are each found, however many; the
+/// normal a first sweep taught decays while the source is quiet.
+#[test]
+fn every_later_scan_by_a_source_faces_the_same_bar() {
+    let mut flows = Vec::new();
+    for day in 0..5 {
+        for p in 0..300 {
+            let t = T0 + day * DAY + p * 1_000_000;
+            flows.push((t, "10.0.0.66", "10.0.1.1", 1000 + p, 0));
+        }
+    }
+    let mut b = Behaviour::new(BehaviourConfig::default());
+    let got = signals(&mut b, Class::NetworkActivity, &flow_batch(&flows));
+    assert_eq!(got.len(), 5, "{got:?}");
+}
