@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 vigil=${VIGIL:-target/release/vigil}
 users=${1:-2000}
 days=${2:-3}
-state_users=${3:-16000}
+state_users=${3:-28000}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -38,26 +38,41 @@ PY
     done
 done
 
-# State for a large population: one day of STATE_USERS users (every user,
-# device and address the baselines and the risk engine hold).
+# State for a large population: one day of STATE_USERS users after one
+# day of history; every user, device and address the baselines hold.
+# Peak RSS of the same replay without the detectors, with them, and with
+# them and --state (checkpoints), then of a restart from the checkpoint.
 "$vigil" simulate --seed 7 --days 1 --users "$state_users" --warmup-days 1 \
     --out "$work/big" > /dev/null
-rm -rf "$work/out"
-/usr/bin/time -f "%M" -o "$work/rss" \
-    "$vigil" replay "$work/big/history" "$work/big/events" --out "$work/out" \
-    --state "$work/state" > /dev/null 2>&1
-python3 - "$work/out/summary.json" "$work/rss" "$work/state/checkpoint.json" "$state_users" <<'PY'
+peak() {
+    rm -rf "$work/out"
+    /usr/bin/time -f "%M" -o "$work/rss" "$vigil" replay "$work/big/history" "$work/big/events" \
+        --out "$work/out" "$@" > /dev/null 2>&1
+    echo $(( $(tail -1 "$work/rss") / 1024 ))
+}
+rss_off=$(peak --no-baselines)
+rss_on=$(peak)
+cp "$work/out/summary.json" "$work/summary.json"
+rm -rf "$work/state"
+rss_state=$(peak --state "$work/state")
+rss_restart=$(peak --state "$work/state")
+python3 - "$work/summary.json" "$work/state/checkpoint.json" "$state_users" \
+    "$rss_off" "$rss_on" "$rss_state" "$rss_restart" <<'PY'
 import json, os, sys
 s = json.load(open(sys.argv[1]))
 d = s["detector"]
-rss = int(open(sys.argv[2]).read().split()[-1]) / 1024
-cp = os.path.getsize(sys.argv[3]) / 1e6
+cp = os.path.getsize(sys.argv[2]) / 1e6
 ents = d["baselines.entities"]
 b = d["baselines.state_bytes"]
+off, on, st, restart = (int(x) for x in sys.argv[4:8])
 print()
-print(f"State after 2 simulated days of {sys.argv[4]} users ({s['records']:,} records):")
+print(f"State after 2 simulated days of {sys.argv[3]} users ({s['records']:,} records):")
 print()
-print("| baseline entities | baseline state (MB, counted) | bytes per entity | risk entities | checkpoint.json (MB) | replay peak RSS (MB) |")
-print("|---:|---:|---:|---:|---:|---:|")
-print(f"| {ents:,} | {b / 1e6:.1f} | {b / max(ents, 1):.0f} | {d['risk.entities']:,} | {cp:.1f} | {rss:.0f} |")
+print("| baseline entities | baseline state (MB, counted) | bytes per entity | risk entities | checkpoint.json (MB) |")
+print("|---:|---:|---:|---:|---:|")
+print(f"| {ents:,} | {b / 1e6:.1f} | {b / max(ents, 1):.0f} | {d['risk.entities']:,} | {cp:.1f} |")
+print()
+print("| replay peak RSS (MB) | without baselines and risk | with them | with them and --state | restart from that checkpoint |")
+print("|---|---:|---:|---:|---:|")
+print(f"| | {off} | {on} (+{on - off}) | {st} (+{st - off}) | {restart} |")
 PY

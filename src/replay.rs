@@ -329,29 +329,17 @@ impl Checkpointer {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
             Err(e) => return Err(e).with_context(|| format!("{}", self.path.display())),
         };
-        let mut doc: serde_json::Value = serde_json::from_slice(&bytes)
+        let doc: CheckpointIn = serde_json::from_slice(&bytes)
             .with_context(|| format!("{}: not a vigil checkpoint", self.path.display()))?;
-        if doc.get("version").and_then(serde_json::Value::as_u64) != Some(CHECKPOINT_VERSION) {
+        if doc.version != CHECKPOINT_VERSION {
             bail!(
                 "{}: checkpoint version is not {CHECKPOINT_VERSION}; remove it to start afresh",
                 self.path.display()
             );
         }
-        self.done = doc
-            .get("inputs_done")
-            .and_then(serde_json::Value::as_array)
-            .map(|v| {
-                v.iter()
-                    .filter_map(|x| x.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let state = match doc.get_mut("detectors").map(serde_json::Value::take) {
-            Some(serde_json::Value::Object(m)) => m,
-            _ => serde_json::Map::new(),
-        };
+        self.done = doc.inputs_done;
         let restored = detectors
-            .load_state(state)
+            .load_state(&doc.detectors)
             .with_context(|| format!("{}", self.path.display()))?;
         let before = paths.len();
         let done: std::collections::HashSet<&str> = self.done.iter().map(String::as_str).collect();
@@ -388,13 +376,19 @@ impl Checkpointer {
     fn save(&mut self, detectors: &Detectors, sinks: &mut Sinks) -> anyhow::Result<()> {
         sinks.lake.close_open_files()?;
         sinks.findings.flush()?;
-        let doc = json!({
-            "version": CHECKPOINT_VERSION,
-            "inputs_done": self.done,
-            "detectors": detectors.save_state()?,
-        });
+        let doc = CheckpointOut {
+            version: CHECKPOINT_VERSION,
+            inputs_done: &self.done,
+            detectors: detectors.save_state()?,
+        };
         let tmp = self.path.with_extension("json.tmp");
-        std::fs::write(&tmp, serde_json::to_vec(&doc)?)
+        let file = std::fs::File::create(&tmp)
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        let mut w = std::io::BufWriter::new(file);
+        serde_json::to_writer(&mut w, &doc)?;
+        std::io::Write::flush(&mut w).with_context(|| format!("cannot write {}", tmp.display()))?;
+        w.get_ref()
+            .sync_all()
             .with_context(|| format!("cannot write {}", tmp.display()))?;
         std::fs::rename(&tmp, &self.path)
             .with_context(|| format!("cannot replace {}", self.path.display()))?;
@@ -405,6 +399,26 @@ impl Checkpointer {
 }
 
 const CHECKPOINT_VERSION: u64 = 1;
+
+/// `checkpoint.json` as written: each detector's state is its own JSON
+/// text, never a `serde_json::Value` tree (which for 100,000 entities
+/// takes gigabytes).
+#[derive(serde::Serialize)]
+struct CheckpointOut<'a> {
+    version: u64,
+    inputs_done: &'a [String],
+    detectors: BTreeMap<String, Box<serde_json::value::RawValue>>,
+}
+
+/// `checkpoint.json` as read.
+#[derive(serde::Deserialize)]
+struct CheckpointIn {
+    version: u64,
+    #[serde(default)]
+    inputs_done: Vec<String>,
+    #[serde(default)]
+    detectors: BTreeMap<String, Box<serde_json::value::RawValue>>,
+}
 
 /// Where batches go: the lake, and findings also to findings.ndjson.
 struct Sinks {

@@ -940,14 +940,14 @@ impl Detector for RiskEngine {
         Ok(vec![(Class::EntityRisk, risk.finish())])
     }
 
-    fn save_state(&self) -> Result<Option<serde_json::Value>, DetectError> {
-        serde_json::to_value(&self.st)
+    fn save_state(&self) -> Result<Option<Box<serde_json::value::RawValue>>, DetectError> {
+        serde_json::value::to_raw_value(&self.st)
             .map(Some)
             .map_err(|e| DetectError::Internal(format!("risk state: {e}")))
     }
 
-    fn load_state(&mut self, state: serde_json::Value) -> Result<(), DetectError> {
-        self.st = serde_json::from_value(state)
+    fn load_state(&mut self, state: &serde_json::value::RawValue) -> Result<(), DetectError> {
+        self.st = serde_json::from_str(state.get())
             .map_err(|e| DetectError::Config(format!("not a risk state: {e}")))?;
         Ok(())
     }

@@ -260,14 +260,14 @@ impl Detector for ModelDetector {
         ]
     }
 
-    fn save_state(&self) -> Result<Option<serde_json::Value>, DetectError> {
-        serde_json::to_value(&self.state)
+    fn save_state(&self) -> Result<Option<Box<serde_json::value::RawValue>>, DetectError> {
+        serde_json::value::to_raw_value(&self.state)
             .map(Some)
             .map_err(|e| DetectError::Internal(format!("model: cannot save state: {e}")))
     }
 
-    fn load_state(&mut self, state: serde_json::Value) -> Result<(), DetectError> {
-        self.state = serde_json::from_value(state)
+    fn load_state(&mut self, state: &serde_json::value::RawValue) -> Result<(), DetectError> {
+        self.state = serde_json::from_str(state.get())
             .map_err(|e| DetectError::Config(format!("model: not a model state: {e}")))?;
         Ok(())
     }

@@ -326,10 +326,12 @@ fn state_survives_a_checkpoint_and_finish_flushes() -> Result<(), DetectError> {
 
     let saved = d.save_state()?.expect("a state");
     let mut again = ModelDetector::new(d.model().clone());
-    again.load_state(saved)?;
+    again.load_state(&saved)?;
     let out = again.finish()?;
     assert_eq!(texts(&out, "entity_id"), vec!["u01"]);
-    assert!(again.load_state(serde_json::json!({"open": 3})).is_err());
+    let bad =
+        serde_json::value::RawValue::from_string(r#"{"open": 3}"#.to_string()).expect("valid JSON");
+    assert!(again.load_state(&bad).is_err());
     Ok(())
 }
 
