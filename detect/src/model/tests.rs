@@ -116,7 +116,7 @@ fn an_unusual_hour_is_a_finding_and_usual_ones_are_not() {
 
     let a = assess(&m, "u01", raw(60.0, 41.0, 9.0, 3.0, 2.0, 0.0)).expect("a finding");
     assert!(a.known_user);
-    assert!((20.0..=70.0).contains(&a.score), "{}", a.score);
+    assert!((15.0..=40.0).contains(&a.score), "{}", a.score);
     assert!(
         a.explanation
             .starts_with("u01's hour 2026-11-02 14:00 UTC: "),
@@ -302,7 +302,7 @@ fn the_detector_scores_closed_hours_and_emits_findings() -> Result<(), DetectErr
         .downcast_ref::<Float64Array>()
         .expect("float")
         .value(0);
-    assert!((20.0..=70.0).contains(&score), "{score}");
+    assert!((15.0..=40.0).contains(&score), "{score}");
 
     let late = auth(&[("u02", h, false, "10.0.0.6")]);
     d.detect(Class::Authentication, &late)?;
