@@ -135,6 +135,16 @@ pub(crate) struct WindowDistinct {
     pub(crate) usual_max: f64,
     /// When the last signal was raised; none again within one window.
     fired_at: Option<i64>,
+    /// While an episode that fired goes on (the count has not fallen
+    /// below this threshold since), its quarters teach the threshold
+    /// only; 0 outside an episode.
+    #[serde(default)]
+    episode_floor: u32,
+    /// The last time the count was at or above `episode_floor`: an
+    /// episode ends a whole window after that, not at the first dip (a
+    /// full window empties at once when its capped members age out).
+    #[serde(default)]
+    episode_high: i64,
 }
 
 const QUARTER: i64 = 15 * 60 * 1_000_000;
@@ -169,10 +179,19 @@ impl WindowDistinct {
             self.members.push_back((v, t));
         }
         let n = self.members.len();
-        let firing = self.fired_at.is_some_and(|f| t >= f && t < f + window_us);
-        if firing && self.peaks[0] & FROZEN == 0 {
-            // The window still holds what fired in an earlier quarter.
-            self.peaks[0] = FROZEN;
+        if self.episode_floor > 0 {
+            if n as u32 >= self.episode_floor {
+                self.episode_high = t;
+            } else if t - self.episode_high >= window_us {
+                self.episode_floor = 0;
+            }
+        }
+        if self.episode_floor > 0 {
+            // A scan that fired is still going on, or its window is still
+            // full of it: it is not this source's normal.
+            if self.peaks[0] & FROZEN == 0 {
+                self.peaks[0] = FROZEN | self.episode_floor;
+            }
         } else if self.peaks[0] & FROZEN == 0 {
             self.peaks[0] = self.peaks[0].max(n as u32);
         }
@@ -186,11 +205,19 @@ impl WindowDistinct {
             return false;
         }
         self.fired_at = Some(t);
+        self.episode_floor = (floor.ceil() as u32).clamp(1, FROZEN - 1);
+        self.episode_high = t;
         // A quarter that fired teaches the threshold, not the attack: a
         // first sweep stops the same sweep from firing every hour, and
         // every later scan faces the same bar (three times the threshold)
         // instead of three times the last one.
-        self.peaks[0] = FROZEN | (floor.ceil() as u32).min(FROZEN - 1);
+        // The quarters not yet learnt held the scan's ramp: they teach at
+        // most the threshold too.
+        let floor = (floor.ceil() as u32).min(FROZEN - 1);
+        for p in &mut self.peaks {
+            *p = FROZEN | (*p & !FROZEN).min(floor);
+        }
+        self.peaks[0] = FROZEN | floor;
         true
     }
 
