@@ -42,7 +42,8 @@ impl Config {
             .with_context(|| format!("cannot read config {}", path.display()))?;
         let cfg: Config =
             toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        let problems = cfg.risk.problems();
+        let mut problems = cfg.baselines.problems();
+        problems.extend(cfg.risk.problems());
         if !problems.is_empty() {
             bail!("{}: {}", path.display(), problems.join("; "));
         }

@@ -123,7 +123,9 @@ fn a_config_changes_thresholds_and_a_bad_one_is_refused_with_every_problem() {
 
     std::fs::write(
         &cfg,
-        "[risk]\nhalf_life_hours = -1\nhigh = 90\n[risk.decision]\nnoncompliant = \"maybe\"\n",
+        "[baselines]\nscan_ports = 0\nlateness_minutes = -5.0\nbeacon_max_cv = nan\n\
+         [baselines.scores]\nport_scan = 150.0\n\
+         [risk]\nhalf_life_hours = -1\nhigh = 90\n[risk.decision]\nnoncompliant = \"maybe\"\n",
     )
     .expect("write");
     let bad = vigil(&[
@@ -136,7 +138,15 @@ fn a_config_changes_thresholds_and_a_bad_one_is_refused_with_every_problem() {
     ]);
     assert!(!bad.status.success());
     let err = String::from_utf8_lossy(&bad.stderr);
-    for part in ["half_life_hours", "levels must rise", "noncompliant"] {
+    for part in [
+        "baselines.scan_ports must be at least 1",
+        "baselines.lateness_minutes must be a number 0 or more, not -5",
+        "baselines.beacon_max_cv",
+        "baselines.scores.port_scan must be within [0, 100], not 150",
+        "half_life_hours",
+        "levels must rise",
+        "noncompliant",
+    ] {
         assert!(err.contains(part), "{part} missing from: {err}");
     }
 }

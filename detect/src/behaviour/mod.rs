@@ -173,7 +173,13 @@ impl Default for Scores {
 }
 
 impl Scores {
+    /// The score of `k`, within [0, 100].
     fn of(&self, k: SignalKind) -> f64 {
+        self.raw(k).clamp(0.0, 100.0)
+    }
+
+    /// The score of `k` as configured.
+    fn raw(&self, k: SignalKind) -> f64 {
         match k {
             SignalKind::BruteForceSuccess => self.brute_force_success,
             SignalKind::FailureBurst => self.failure_burst,
@@ -195,7 +201,70 @@ impl Scores {
             SignalKind::RareHour => self.rare_hour,
             SignalKind::NetworkBruteForce => self.network_brute_force,
         }
-        .clamp(0.0, 100.0)
+    }
+}
+
+impl BehaviourConfig {
+    /// Every problem with the settings, as sentences: counts must be at
+    /// least 1, durations, speeds, sizes and ratios positive numbers, the
+    /// beacon spread within (0, 1], scores within [0, 100].
+    pub fn problems(&self) -> Vec<String> {
+        let mut p = Vec::new();
+        let counts = [
+            ("brute_force_failures", self.brute_force_failures),
+            ("failure_burst", self.failure_burst),
+            ("spray_users", self.spray_users),
+            ("mfa_denials", self.mfa_denials),
+            ("kerberoast_services", self.kerberoast_services),
+            ("lateral_new_hosts", self.lateral_new_hosts),
+            ("scan_ports", self.scan_ports),
+            ("scan_hosts", self.scan_hosts),
+            ("brute_force_connections", self.brute_force_connections),
+            ("beacon_min_connections", self.beacon_min_connections),
+            ("beacon_max_peers", self.beacon_max_peers),
+        ];
+        for (k, v) in counts {
+            if v == 0 {
+                p.push(format!("baselines.{k} must be at least 1"));
+            }
+        }
+        let positive = [
+            ("maturity_days", self.maturity_days, true),
+            ("cooldown_minutes", self.cooldown_minutes, true),
+            ("travel_kmh", self.travel_kmh, false),
+            ("travel_min_km", self.travel_min_km, true),
+            ("scan_ratio", self.scan_ratio, false),
+            ("exfil_min_bytes", self.exfil_min_bytes, false),
+            ("exfil_ratio", self.exfil_ratio, false),
+            ("dormant_days", self.dormant_days, false),
+            ("lateness_minutes", self.lateness_minutes, true),
+        ];
+        for (k, v, zero_ok) in positive {
+            let ok = v.is_finite() && if zero_ok { v >= 0.0 } else { v > 0.0 };
+            if !ok {
+                let bound = if zero_ok { "0 or more" } else { "above 0" };
+                p.push(format!("baselines.{k} must be a number {bound}, not {v}"));
+            }
+        }
+        if !(self.beacon_max_cv.is_finite()
+            && self.beacon_max_cv > 0.0
+            && self.beacon_max_cv <= 1.0)
+        {
+            p.push(format!(
+                "baselines.beacon_max_cv must be within (0, 1], not {}",
+                self.beacon_max_cv
+            ));
+        }
+        for k in SignalKind::ALL {
+            let v = self.scores.raw(k);
+            if !(0.0..=100.0).contains(&v) {
+                let name = k.id().trim_start_matches("vigil.baseline.");
+                p.push(format!(
+                    "baselines.scores.{name} must be within [0, 100], not {v}"
+                ));
+            }
+        }
+        p
     }
 }
 
