@@ -249,6 +249,12 @@ fn median(v: &mut [f64]) -> Option<f64> {
 }
 
 pub fn run(a: EvalArgs) -> anyhow::Result<bool> {
+    if a.days.is_some_and(|d| !(d.is_finite() && d > 0.0)) {
+        bail!("--days must be a number of days above 0");
+    }
+    if a.users == Some(0) {
+        bail!("--users must be at least 1");
+    }
     let min = rank(&a.alert_level).filter(|r| *r >= 1).with_context(|| {
         format!(
             "--alert-level {:?}: one of medium, high, critical",
@@ -332,6 +338,11 @@ pub fn run(a: EvalArgs) -> anyhow::Result<bool> {
     });
 
     // Match.
+    // Ten years at most: beyond that the times overflow.
+    const MAX_SECS: i64 = 10 * 366 * 86_400;
+    if !(0..=MAX_SECS).contains(&a.lead) || !(0..=MAX_SECS).contains(&a.grace) {
+        bail!("--lead and --grace must be between 0 and {MAX_SECS} seconds");
+    }
     let lead = a.lead * 1_000_000;
     let grace = a.grace * 1_000_000;
     let hits = |l: &Label, kind: &str, id: &str, t: i64| {

@@ -167,6 +167,13 @@ pub fn run(a: ReplayArgs) -> anyhow::Result<()> {
                 lateness_us: (a.lateness * 1e6) as i64,
                 ..Default::default()
             };
+            if !dir.is_dir() {
+                bail!(
+                    "--rules {}: no such directory (a relative path is taken from the \
+                     current directory; the shipped rules are `rules/` in the vigil checkout)",
+                    dir.display()
+                );
+            }
             let (detectors, report) = vigil_detect::from_rules_dir_with(dir, correlation)?;
             eprintln!("{}", report.summary());
             detectors
@@ -311,7 +318,8 @@ impl Checkpointer {
             .with_context(|| format!("cannot create the state directory {}", dir.display()))?;
         Ok(Checkpointer {
             path: dir.join("checkpoint.json"),
-            every: Duration::from_secs_f64(secs),
+            every: Duration::try_from_secs_f64(secs)
+                .map_err(|_| anyhow::anyhow!("--checkpoint-secs {secs} is too large"))?,
             last: Instant::now(),
             done: Vec::new(),
         })
@@ -343,7 +351,7 @@ impl Checkpointer {
             .with_context(|| format!("{}", self.path.display()))?;
         let before = paths.len();
         let done: std::collections::HashSet<&str> = self.done.iter().map(String::as_str).collect();
-        paths.retain(|p| !done.contains(p.display().to_string().as_str()));
+        paths.retain(|p| !done.contains(canonical(&p.display().to_string()).as_str()));
         eprintln!(
             "Resuming from {}: {} inputs already done, {} to go; state of {} restored.",
             self.path.display(),
@@ -364,7 +372,7 @@ impl Checkpointer {
     }
 
     fn input_done(&mut self, file: String) {
-        self.done.push(file);
+        self.done.push(canonical(&file));
     }
 
     fn due(&self) -> bool {
@@ -399,6 +407,13 @@ impl Checkpointer {
 }
 
 const CHECKPOINT_VERSION: u64 = 1;
+
+/// An input as a checkpoint names it: its absolute path with links
+/// resolved, so `./x` and `x` are one input; as given when it cannot be
+/// resolved (stdin, a file gone since).
+fn canonical(file: &str) -> String {
+    std::fs::canonicalize(file).map_or_else(|_| file.to_string(), |p| p.display().to_string())
+}
 
 /// `checkpoint.json` as written: each detector's state is its own JSON
 /// text, never a `serde_json::Value` tree (which for 100,000 entities

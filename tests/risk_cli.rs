@@ -167,13 +167,31 @@ fn state_carries_baselines_from_one_replay_to_the_next() {
         serde_json::from_slice(&std::fs::read(state.join("checkpoint.json")).expect("checkpoint"))
             .expect("JSON");
     assert_eq!(cp["version"], 1);
-    assert_eq!(cp["inputs_done"][0], input.display().to_string());
+    assert_eq!(
+        cp["inputs_done"][0],
+        std::fs::canonicalize(&input)
+            .expect("canonical")
+            .display()
+            .to_string()
+    );
     assert!(cp["detectors"]["risk"].is_object());
     assert!(cp["detectors"]["baselines"].is_object());
     // Run again over the same input: it is already done, so nothing is
     // read and the risk carried over is still there.
     let out = replay(
         &[&input],
+        &dir.path().join("a"),
+        &["--state", state.to_str().expect("utf-8")],
+    );
+    assert!(out.contains("0 inputs"), "{out}");
+    // The same file spelled another way is the same input.
+    let other = input
+        .parent()
+        .expect("a directory")
+        .join(".")
+        .join(input.file_name().expect("a file name"));
+    let out = replay(
+        &[&other],
         &dir.path().join("a"),
         &["--state", state.to_str().expect("utf-8")],
     );

@@ -153,9 +153,10 @@ impl RiskConfig {
     /// Every problem with the settings, as sentences.
     pub fn problems(&self) -> Vec<String> {
         let mut p = Vec::new();
-        if self.half_life_hours.is_nan() || self.half_life_hours <= 0.0 {
+        // Above ten years the decay timers would pass the end of time.
+        if !(self.half_life_hours > 0.0 && self.half_life_hours <= 87_600.0) {
             p.push(format!(
-                "risk.half_life_hours must be above 0, not {}",
+                "risk.half_life_hours must be above 0 and at most 87600 (ten years), not {}",
                 self.half_life_hours
             ));
         }
@@ -173,6 +174,32 @@ impl RiskConfig {
             p.push(format!(
                 "risk.hysteresis must be at least 0 and below medium ({}), not {}",
                 self.medium, self.hysteresis
+            ));
+        }
+        let d = &self.decision;
+        for (k, v) in [
+            ("deny_user_risk", d.deny_user_risk),
+            ("step_up_user_risk", d.step_up_user_risk),
+            ("deny_device_risk", d.deny_device_risk),
+            ("step_up_device_risk", d.step_up_device_risk),
+            ("step_up_event_signal", d.step_up_event_signal),
+        ] {
+            if !(0.0..=100.0).contains(&v) {
+                p.push(format!(
+                    "risk.decision.{k} must be within [0, 100], not {v}"
+                ));
+            }
+        }
+        if d.deny_user_risk < d.step_up_user_risk {
+            p.push(format!(
+                "risk.decision.deny_user_risk ({}) is below step_up_user_risk ({})",
+                d.deny_user_risk, d.step_up_user_risk
+            ));
+        }
+        if d.deny_device_risk < d.step_up_device_risk {
+            p.push(format!(
+                "risk.decision.deny_device_risk ({}) is below step_up_device_risk ({})",
+                d.deny_device_risk, d.step_up_device_risk
             ));
         }
         if !["deny", "step_up"].contains(&self.decision.noncompliant.as_str()) {
@@ -430,11 +457,16 @@ impl RiskEngine {
         // Another analytic that already saw the same technique on this
         // entity (a Sigma correlation and a baseline both finding one
         // spray) is the same evidence twice: together they count as the
-        // stronger of the two, not as independent evidence.
+        // stronger of the two, not as independent evidence. So are a
+        // model's unusual hours of one entity: context that does not add
+        // up to high however many hours there are.
         let corroborated = self.st.entities.get(&s.entity).map_or(0.0, |r| {
             r.contributions
                 .iter()
-                .filter(|c| c.signal != s.signal && same_technique(&c.techniques, &s.techniques))
+                .filter(|c| {
+                    (c.signal != s.signal && same_technique(&c.techniques, &s.techniques))
+                        || (c.signal == s.signal && s.signal.starts_with("vigil.model."))
+                })
                 .map(decay)
                 .fold(0.0, f64::max)
         }) / 100.0;

@@ -332,3 +332,39 @@ fn two_analytics_on_one_technique_count_once() {
     // 70; then max(70, 80) = 80; then 100·(1 − 0.2·0.4) = 92.
     assert_eq!(scores, vec![70.0, 80.0, 92.0]);
 }
+
+/// A model's unusual hours of one user are context: however many, they
+/// count as the strongest one, and stay below high.
+#[test]
+fn a_models_findings_of_one_entity_count_once() {
+    let hour = |t: i64, score: f64, uid: &str| {
+        let mut b = BatchBuilder::new(Class::DetectionFinding);
+        let mut r = b.row();
+        r.time_us(Field::Time, t);
+        r.str(Field::EntityType, "user").str(Field::EntityId, "ann");
+        r.float(Field::RiskScore, score);
+        r.str(Field::FindingInfoAnalyticUid, "vigil.model.peer_hours");
+        r.str(Field::FindingInfoTitle, "Unusual hour");
+        r.str(Field::FindingInfoUid, uid);
+        drop(r);
+        b.finish()
+    };
+    let mut e = RiskEngine::new(RiskConfig::default()).expect("valid in test");
+    let empty = RecordBatch::new_empty(Class::NetworkActivity.schema());
+    let mut scores = Vec::new();
+    for (t, score, uid) in [
+        (T0, 40.0, "m1"),
+        (T0 + HOUR, 38.0, "m2"),
+        (T0 + 2 * HOUR, 40.0, "m3"),
+    ] {
+        let _ = run(&mut e, Class::DetectionFinding, &hour(t, score, uid));
+        let (risk, _) = run(&mut e, Class::NetworkActivity, &empty);
+        scores.push(
+            risk.last()
+                .map(|r| (r.1 * 10.0).round() / 10.0)
+                .expect("a risk row"),
+        );
+    }
+    assert!(scores.iter().all(|s| *s <= 40.0), "{scores:?}");
+    assert_eq!(scores[0], 40.0);
+}
