@@ -157,6 +157,15 @@ impl Detectors {
     /// Run every detector over `batch`. A failing detector is reported in
     /// the second vector, by name, and the others still run.
     pub fn detect(&mut self, class: Class, batch: &RecordBatch) -> DetectOutcome {
+        self.pass(|d| d.detect(class, batch))
+    }
+
+    /// One pass over the detectors in order: each first sees what the
+    /// earlier ones derived (if it takes derived rows), then does `step`.
+    fn pass(
+        &mut self,
+        mut step: impl FnMut(&mut dyn Detector) -> Result<Vec<(Class, RecordBatch)>, DetectError>,
+    ) -> DetectOutcome {
         let mut out = DetectOutcome::default();
         for d in &mut self.list {
             let mut found = Vec::new();
@@ -168,7 +177,7 @@ impl Detectors {
                     }
                 }
             }
-            match d.detect(class, batch) {
+            match step(d.as_mut()) {
                 Ok(more) => found.extend(more),
                 Err(e) => out.errors.push(format!("{}: {e}", d.name())),
             }
@@ -235,24 +244,7 @@ impl Detectors {
 
     /// Flush every detector at the end of a run.
     pub fn finish(&mut self) -> DetectOutcome {
-        let mut out = DetectOutcome::default();
-        for d in &mut self.list {
-            let mut found = Vec::new();
-            if d.takes_derived() {
-                for (c, b) in &out.batches {
-                    match d.detect(*c, b) {
-                        Ok(more) => found.extend(more),
-                        Err(e) => out.errors.push(format!("{}: {e}", d.name())),
-                    }
-                }
-            }
-            match d.finish() {
-                Ok(more) => found.extend(more),
-                Err(e) => out.errors.push(format!("{}: {e}", d.name())),
-            }
-            out.batches.extend(found);
-        }
-        out
+        self.pass(|d| d.finish())
     }
 }
 

@@ -688,7 +688,7 @@ impl RiskEngine {
         own: &[Sig],
         out: &mut BatchBuilder,
     ) {
-        let d = self.cfg.decision.clone();
+        let d = &self.cfg.decision;
         let user_e = Entity::new(Kind::User, user.to_string());
         let user_risk = self.score_of(&user_e, t);
         let device_risk =

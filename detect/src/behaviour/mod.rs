@@ -40,7 +40,7 @@
 //! `vigil bench baselines` measures bytes per entity. The count of entities
 //! is not capped: it grows with the users, devices and addresses seen.
 
-mod signal;
+pub(crate) mod signal;
 mod state;
 
 use std::collections::HashMap;
@@ -1037,7 +1037,7 @@ impl Behaviour {
     }
 
     fn flow(&mut self, f: &Flow<'_>, out: &mut Vec<Signal>) {
-        let cfg = self.cfg.clone();
+        let cfg = &self.cfg;
         let src_key = f.src.clone();
         let st = self
             .st

@@ -2,7 +2,7 @@
 //! becomes a `detection_finding` row.
 
 use arrow_array::RecordBatch;
-use vigil_schemas::{BatchBuilder, Class, Field};
+use vigil_schemas::{BatchBuilder, Class, Field, Row};
 
 use crate::entity::Entity;
 use crate::sigma::finding::finding_uid;
@@ -187,33 +187,71 @@ pub(crate) fn severity(score: f64) -> (i64, &'static str) {
     }
 }
 
+/// What every finding vigil derives itself (baselines, models) carries.
+pub(crate) struct Derived<'a> {
+    pub(crate) time: i64,
+    pub(crate) uid: &'a str,
+    /// `metadata_log_name`: `baseline` or `model`.
+    pub(crate) log_name: &'a str,
+    pub(crate) analytic: &'a str,
+    pub(crate) title: &'a str,
+    pub(crate) explanation: &'a str,
+    pub(crate) techniques: &'a str,
+    pub(crate) tags: &'a str,
+    pub(crate) entity_type: &'a str,
+    pub(crate) entity_id: &'a str,
+    pub(crate) score: f64,
+}
+
+/// Start a `detection_finding` row with the columns every derived
+/// finding has; the caller adds its own.
+pub(crate) fn derived_row<'b>(b: &'b mut BatchBuilder, f: &Derived<'_>) -> Row<'b> {
+    let (sev_id, sev) = severity(f.score);
+    let mut r = b.row();
+    r.time_us(Field::Time, f.time);
+    r.int(Field::ActivityId, 1)
+        .str(Field::ActivityName, "Create");
+    r.int(Field::SeverityId, sev_id).str(Field::Severity, sev);
+    r.str(Field::MetadataProductName, "vigil");
+    r.str(Field::MetadataLogName, f.log_name);
+    r.str(Field::EventUid, f.uid)
+        .str(Field::FindingInfoUid, f.uid);
+    r.str(Field::FindingInfoTitle, f.title);
+    r.str(Field::FindingInfoDesc, f.explanation);
+    r.str(Field::Message, f.explanation);
+    r.str(Field::FindingInfoAnalyticUid, f.analytic);
+    r.str(Field::FindingInfoAnalyticName, f.title);
+    r.str(Field::FindingInfoAttackTechniques, f.techniques);
+    r.str(Field::FindingInfoTags, f.tags);
+    r.str(Field::EntityType, f.entity_type);
+    r.str(Field::EntityId, f.entity_id);
+    r.float(Field::RiskScore, f.score);
+    r
+}
+
 /// Finding rows for signals.
 pub(crate) fn rows(signals: &[Signal]) -> RecordBatch {
     let mut b = BatchBuilder::new(Class::DetectionFinding);
     for s in signals {
         let what = format!("{}\u{1f}{}", s.entity, s.event_uid.as_deref().unwrap_or(""));
         let fid = finding_uid(s.kind.id(), &format!("{what}\u{1f}{}", s.time));
-        let (sev_id, sev) = severity(s.score);
-        let mut r = b.row();
-        r.time_us(Field::Time, s.time);
-        r.int(Field::ActivityId, 1)
-            .str(Field::ActivityName, "Create");
-        r.int(Field::SeverityId, sev_id).str(Field::Severity, sev);
-        r.str(Field::MetadataProductName, "vigil");
-        r.str(Field::MetadataLogName, "baseline");
-        r.str(Field::EventUid, &fid)
-            .str(Field::FindingInfoUid, &fid);
-        r.str(Field::FindingInfoTitle, s.kind.title());
-        r.str(Field::FindingInfoDesc, &s.explanation);
-        r.str(Field::Message, &s.explanation);
-        r.str(Field::FindingInfoAnalyticUid, s.kind.id());
-        r.str(Field::FindingInfoAnalyticName, s.kind.title());
-        r.str(Field::FindingInfoAttackTechniques, s.kind.techniques());
-        r.str(Field::FindingInfoTags, "vigil.baseline");
-        r.str(Field::EntityType, s.entity.kind.name());
-        r.str(Field::EntityId, &s.entity.id);
+        let mut r = derived_row(
+            &mut b,
+            &Derived {
+                time: s.time,
+                uid: &fid,
+                log_name: "baseline",
+                analytic: s.kind.id(),
+                title: s.kind.title(),
+                explanation: &s.explanation,
+                techniques: s.kind.techniques(),
+                tags: "vigil.baseline",
+                entity_type: s.entity.kind.name(),
+                entity_id: &s.entity.id,
+                score: s.score,
+            },
+        );
         r.opt_str(Field::EvidencesEventUids, s.event_uid.as_deref());
-        r.float(Field::RiskScore, s.score);
         r.opt_str(Field::UserName, s.user.as_deref());
         r.opt_str(Field::DeviceHostname, s.device.as_deref());
         r.opt_str(Field::SrcEndpointIp, s.ip.as_deref());

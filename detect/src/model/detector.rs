@@ -10,6 +10,7 @@ use vigil_schemas::{BatchBuilder, Class, Field};
 use super::features::{AuthCols, HOUR_US, HourAcc, hour_of};
 use super::file::{Assessment, Model};
 use super::{ANALYTIC_UID, ModelError};
+use crate::behaviour::signal::{Derived, derived_row};
 use crate::cols::Time;
 use crate::sigma::finding::finding_uid;
 use crate::{DetectError, Detector};
@@ -176,43 +177,28 @@ impl ModelDetector {
     }
 }
 
-/// OCSF severity for a score: the bands of the risk levels.
-fn severity(score: f64) -> (i64, &'static str) {
-    match score {
-        s if s >= 75.0 => (5, "Critical"),
-        s if s >= 50.0 => (4, "High"),
-        s if s >= 25.0 => (3, "Medium"),
-        s if s >= 10.0 => (2, "Low"),
-        _ => (1, "Informational"),
-    }
-}
-
 /// `detection_finding` rows, in the shape of the baselines' signals.
 fn rows(found: &[Found]) -> RecordBatch {
     let mut b = BatchBuilder::new(Class::DetectionFinding);
     for f in found {
         let fid = finding_uid(ANALYTIC_UID, &format!("user:{}\u{1f}{}", f.user, f.hour));
         let a = &f.assessment;
-        let (sev_id, sev) = severity(a.score);
-        let mut r = b.row();
-        r.time_us(Field::Time, f.time);
-        r.int(Field::ActivityId, 1)
-            .str(Field::ActivityName, "Create");
-        r.int(Field::SeverityId, sev_id).str(Field::Severity, sev);
-        r.str(Field::MetadataProductName, "vigil");
-        r.str(Field::MetadataLogName, "model");
-        r.str(Field::EventUid, &fid)
-            .str(Field::FindingInfoUid, &fid);
-        r.str(Field::FindingInfoTitle, TITLE);
-        r.str(Field::FindingInfoDesc, &a.explanation);
-        r.str(Field::Message, &a.explanation);
-        r.str(Field::FindingInfoAnalyticUid, ANALYTIC_UID);
-        r.str(Field::FindingInfoAnalyticName, TITLE);
-        r.str(Field::FindingInfoAttackTechniques, "T1078");
-        r.str(Field::FindingInfoTags, "vigil.model");
-        r.str(Field::EntityType, "user");
-        r.str(Field::EntityId, &f.user);
-        r.float(Field::RiskScore, a.score);
+        let mut r = derived_row(
+            &mut b,
+            &Derived {
+                time: f.time,
+                uid: &fid,
+                log_name: "model",
+                analytic: ANALYTIC_UID,
+                title: TITLE,
+                explanation: &a.explanation,
+                techniques: "T1078",
+                tags: "vigil.model",
+                entity_type: "user",
+                entity_id: &f.user,
+                score: a.score,
+            },
+        );
         r.str(Field::UserName, &f.user);
     }
     b.finish()
