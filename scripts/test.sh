@@ -58,7 +58,7 @@ set -e
 step "differential test against pySigma"
 set +e
 cargo build --locked -q --bin vigil &&
-    "$venv/bin/python" tests/pysigma/differential.py --vigil target/debug/vigil 2>&1 | tee -a "$log"
+    "$venv/bin/python" tests/pysigma/differential.py --vigil "${CARGO_TARGET_DIR:-target}/debug/vigil" 2>&1 | tee -a "$log"
 py_status=${PIPESTATUS[0]}
 set -e
 [ "$status" -ne 0 ] || status=$py_status
