@@ -32,6 +32,9 @@ pub struct Config {
     pub baselines: BehaviourConfig,
     /// Risk scoring and trust decisions.
     pub risk: RiskConfig,
+    /// Sources, outputs and the API of `vigil run` (see
+    /// [`crate::run::RunConfig`]); other commands ignore it.
+    pub run: Option<crate::run::RunConfig>,
 }
 
 impl Config {
@@ -44,6 +47,9 @@ impl Config {
             toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         let mut problems = cfg.baselines.problems();
         problems.extend(cfg.risk.problems());
+        if let Some(r) = &cfg.run {
+            problems.extend(r.problems());
+        }
         if !problems.is_empty() {
             bail!("{}: {}", path.display(), problems.join("; "));
         }

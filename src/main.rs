@@ -19,6 +19,7 @@ mod config;
 mod eval;
 mod replay;
 mod rules;
+mod run;
 mod simulate;
 mod sql;
 mod to_sql;
@@ -35,6 +36,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Run the pipeline as a service: sources (Kafka, HTTP, the
+    /// simulator) in; findings, risk and decisions out; /metrics and
+    /// health on the API. With no config, an embedded default streams a
+    /// simulated enterprise.
+    Run(run::RunArgs),
     /// Run the pipeline over files: decode, normalise, enrich, detect, and
     /// write the Parquet lake, dead letters and a summary under --out.
     Replay(replay::ReplayArgs),
@@ -91,8 +97,15 @@ enum BenchWhat {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    // N.B. the service logs what an operator follows (starts, stops,
+    // rebalances) by default; one-shot commands only their warnings.
+    init_logging(if matches!(cli.cmd, Cmd::Run(_)) {
+        "info"
+    } else {
+        "warn"
+    });
     let res = match cli.cmd {
+        Cmd::Run(a) => run::run(a),
         Cmd::Replay(a) => replay::run(a),
         Cmd::Sql(a) => sql::run(a.lake, a.format.into(), &a.query),
         Cmd::Bench(BenchArgs {
@@ -149,9 +162,9 @@ fn error_chain(e: &anyhow::Error) -> String {
     out
 }
 
-fn init_logging() {
+fn init_logging(default: &str) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("VIGIL_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let filter = EnvFilter::try_from_env("VIGIL_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -389,17 +389,7 @@ impl Checkpointer {
             inputs_done: &self.done,
             detectors: detectors.save_state()?,
         };
-        let tmp = self.path.with_extension("json.tmp");
-        let file = std::fs::File::create(&tmp)
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
-        let mut w = std::io::BufWriter::new(file);
-        serde_json::to_writer(&mut w, &doc)?;
-        std::io::Write::flush(&mut w).with_context(|| format!("cannot write {}", tmp.display()))?;
-        w.get_ref()
-            .sync_all()
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
-        std::fs::rename(&tmp, &self.path)
-            .with_context(|| format!("cannot replace {}", self.path.display()))?;
+        write_json_atomic(&self.path, &doc)?;
         tracing::debug!(inputs = self.done.len(), "Checkpoint written.");
         self.last = Instant::now();
         Ok(())
@@ -407,6 +397,29 @@ impl Checkpointer {
 }
 
 const CHECKPOINT_VERSION: u64 = 1;
+
+/// Write `doc` as JSON to `path` so that a crash leaves the old file or
+/// the new one, never half of one: a temporary file beside it, fsynced,
+/// renamed over it.
+pub(crate) fn write_json_atomic(path: &Path, doc: &impl serde::Serialize) -> anyhow::Result<()> {
+    let tmp = path.with_extension("json.tmp");
+    let file =
+        std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+    let mut w = std::io::BufWriter::new(file);
+    serde_json::to_writer(&mut w, doc)?;
+    std::io::Write::flush(&mut w).with_context(|| format!("cannot write {}", tmp.display()))?;
+    w.get_ref()
+        .sync_all()
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))?;
+    if let Some(dir) = path.parent()
+        && let Ok(d) = std::fs::File::open(dir)
+    {
+        // N.B. the rename is durable once the directory is synced.
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
 
 /// An input as a checkpoint names it: its absolute path with links
 /// resolved, so `./x` and `x` are one input; as given when it cannot be

@@ -87,6 +87,14 @@ impl Emitter {
         }
     }
 
+    /// Set the ingest time and the clock for the rows that follow: a
+    /// live source calls this as records arrive, where a file has one
+    /// ingest time for all its rows.
+    pub fn set_clock(&mut self, now_us: i64) {
+        self.ingest_us = now_us;
+        self.now_us = now_us;
+    }
+
     /// The format name this emitter counts under.
     pub fn format(&self) -> &'static str {
         self.format

@@ -28,6 +28,7 @@ pub mod framing;
 pub mod read;
 pub mod sim;
 pub mod source;
+pub mod stream;
 
 pub use decode::{DecodeConfig, DecodeError, Decoder, Record};
 pub use format::Format;

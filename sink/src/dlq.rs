@@ -30,6 +30,38 @@ impl DeadLetterFile {
         })
     }
 
+    /// Open the file at `path` to add to it, creating it when missing (a
+    /// service that restarts keeps the dead letters it wrote before).
+    ///
+    /// # Errors
+    ///
+    /// The file cannot be opened.
+    pub fn append(path: &Path) -> Result<DeadLetterFile, SinkError> {
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| SinkError::io(path, e))?;
+        Ok(DeadLetterFile {
+            path: path.to_path_buf(),
+            out: BufWriter::new(f),
+            count: 0,
+        })
+    }
+
+    /// Make what was written so far durable (a checkpoint calls this).
+    ///
+    /// # Errors
+    ///
+    /// The write or the sync fails.
+    pub fn flush(&mut self) -> Result<(), SinkError> {
+        self.out.flush().map_err(|e| SinkError::io(&self.path, e))?;
+        self.out
+            .get_ref()
+            .sync_data()
+            .map_err(|e| SinkError::io(&self.path, e))
+    }
+
     /// Append one dead letter, already as JSON.
     ///
     /// # Errors
