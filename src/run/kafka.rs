@@ -203,7 +203,7 @@ pub fn start_consumer(
         .set("auto.offset.reset", &k.offset_reset)
         .set("queued.max.messages.kbytes", k.prefetch_kbytes.to_string())
         .set("statistics.interval.ms", "1000");
-    for (key, v) in &k.properties {
+    for (key, v) in k.properties.iter().chain(&k.consumer_properties) {
         c.set(key, v);
     }
     let ctx = ConsumerCtx {
@@ -516,7 +516,7 @@ impl KafkaOut {
         let last_error = Arc::new(Mutex::new(None));
         let mut c = base_config(k);
         c.set("acks", "all").set("linger.ms", "5");
-        for (key, v) in &k.properties {
+        for (key, v) in k.properties.iter().chain(&k.producer_properties) {
             c.set(key, v);
         }
         let producer = c

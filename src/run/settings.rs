@@ -139,6 +139,14 @@ pub struct KafkaConfig {
     /// (security.protocol, sasl.*, ssl.*).
     #[serde(default)]
     pub properties: std::collections::BTreeMap<String, String>,
+    /// librdkafka properties for the consumer only (session.timeout.ms,
+    /// fetch.max.bytes), applied after `properties`.
+    #[serde(default)]
+    pub consumer_properties: std::collections::BTreeMap<String, String>,
+    /// librdkafka properties for the producer only (compression.type,
+    /// linger.ms), applied after `properties`.
+    #[serde(default)]
+    pub producer_properties: std::collections::BTreeMap<String, String>,
 }
 
 fn default_group() -> String {
