@@ -48,6 +48,17 @@ if ! cmp -s "$reqs" "$venv/requirements.txt" 2>/dev/null; then
 fi
 "$venv/bin/python" -c 'import sigma.backends.sqlite, duckdb'
 
+step "Kafka broker for the vigil run tests (Tansu)"
+# The tests start and stop their own broker with memory storage on a
+# loopback port; they find it at $VIGIL_TANSU or ~/.cargo/bin/tansu.
+tansu_version=0.6.0
+tansu_bin=${CARGO_HOME:-$HOME/.cargo}/bin/tansu
+if ! "$tansu_bin" --version 2>/dev/null | grep -qx "tansu $tansu_version"; then
+    cargo install --locked tansu --version "$tansu_version" --features dynostore
+fi
+export VIGIL_TANSU=$tansu_bin
+"$VIGIL_TANSU" --version
+
 step "tests"
 log=$(mktemp)
 set +e

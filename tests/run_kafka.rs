@@ -173,11 +173,19 @@ impl Broker {
     }
 }
 
-/// Produce every line of `files`, in order, to `topic`; returns the count.
-fn produce_lines(b: &Broker, topic: &str, files: &[PathBuf], partitions: i32) -> u64 {
+/// Produce every line of `files`, in order, to partition 0 of `topic`;
+/// returns the count.
+fn produce_lines(b: &Broker, topic: &str, files: &[PathBuf]) -> u64 {
+    let to: Vec<(PathBuf, i32)> = files.iter().map(|f| (f.clone(), 0)).collect();
+    produce_to(b, topic, &to)
+}
+
+/// Produce every line of each file, in order, to the partition given
+/// with it, keyed by the file name; returns the count.
+fn produce_to(b: &Broker, topic: &str, files: &[(PathBuf, i32)]) -> u64 {
     let p = b.producer();
     let mut n = 0u64;
-    for f in files {
+    for (f, part) in files {
         let key = f.file_name().expect("name").to_string_lossy().into_owned();
         let r = std::io::BufReader::new(std::fs::File::open(f).expect("open input"));
         for line in r.split(b'\n') {
@@ -185,18 +193,10 @@ fn produce_lines(b: &Broker, topic: &str, files: &[PathBuf], partitions: i32) ->
             if line.trim_ascii().is_empty() {
                 continue;
             }
-            let part = (n as i32) % partitions.max(1);
-            let mut rec = BaseRecord::to(topic).key(&key).payload(&line);
-            if partitions > 1 {
-                // N.B. one file's lines stay on one partition, as lines of
-                // one entity's stream would.
-                let h = key
-                    .bytes()
-                    .fold(7i32, |a, c| a.wrapping_mul(31).wrapping_add(i32::from(c)));
-                rec = rec.partition(h.rem_euclid(partitions));
-            } else {
-                rec = rec.partition(part);
-            }
+            let mut rec = BaseRecord::to(topic)
+                .key(&key)
+                .payload(&line)
+                .partition(*part);
             loop {
                 match p.send(rec) {
                     Ok(()) => break,
@@ -216,21 +216,26 @@ fn produce_lines(b: &Broker, topic: &str, files: &[PathBuf], partitions: i32) ->
 /// The inputs every test uses: the shared Okta, Windows and Zeek files,
 /// in the order `vigil replay` reads them.
 fn inputs() -> (Vec<PathBuf>, Vec<PathBuf>) {
-    let dirs = vec![
+    let dirs = input_dirs();
+    let files = dirs.iter().flat_map(|d| files_of(d)).collect();
+    (dirs, files)
+}
+
+fn input_dirs() -> Vec<PathBuf> {
+    vec![
         shared("auth/okta"),
         shared("auth/windows_json"),
         shared("network/zeek_json"),
-    ];
-    let mut files = Vec::new();
-    for d in &dirs {
-        let mut list: Vec<PathBuf> = std::fs::read_dir(d)
-            .expect("list")
-            .map(|e| e.expect("entry").path())
-            .collect();
-        list.sort();
-        files.extend(list);
-    }
-    (dirs, files)
+    ]
+}
+
+fn files_of(d: &Path) -> Vec<PathBuf> {
+    let mut list: Vec<PathBuf> = std::fs::read_dir(d)
+        .expect("list")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    list.sort();
+    list
 }
 
 /// A `vigil run` process and its API address.
@@ -454,19 +459,15 @@ fn parse(msgs: &[(i32, i64, String, String)]) -> Vec<serde_json::Value> {
 #[test]
 fn kafka_in_and_out_give_what_replay_gives() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (dirs, files) = inputs();
+    let (_, files) = inputs();
     let rout = dir.path().join("replay");
-    let rules = shared("sigma/rules");
-    let dir_refs: Vec<&Path> = dirs.iter().map(PathBuf::as_path).collect();
-    replay(
-        &dir_refs,
-        &rout,
-        &["--rules", rules.to_str().expect("utf-8")],
-    );
+    let cw = replay_findings(&rout);
+    let want: usize = cw.values().sum();
+    assert!(want > 30, "the replay should find plenty: {want}");
 
     let b = Broker::start();
     topics(&b, 1);
-    let n = produce_lines(&b, "telemetry", &files, 1);
+    let n = produce_lines(&b, "telemetry", &files);
     let cfg = write_config(dir.path(), &b, "one", &dir.path().join("run"));
     let s = Service::start(&cfg);
     s.wait_records(n, Duration::from_secs(600));
@@ -475,25 +476,8 @@ fn kafka_in_and_out_give_what_replay_gives() {
     }
     s.stop();
 
-    let want: Vec<serde_json::Value> = std::fs::read_to_string(rout.join("findings.ndjson"))
-        .expect("replay findings")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON"))
-        .collect();
-    assert!(
-        want.len() > 30,
-        "the replay should find plenty: {}",
-        want.len()
-    );
     let got = parse(&b.read_all("findings"));
-    let count = |list: &[serde_json::Value]| {
-        let mut m: BTreeMap<String, usize> = BTreeMap::new();
-        for v in list {
-            *m.entry(content(v)).or_default() += 1;
-        }
-        m
-    };
-    let (cw, cg) = (count(&want), count(&got));
+    let cg = counts(&got);
     let missing: Vec<_> = cw
         .iter()
         .filter(|(k, n)| cg.get(*k) != Some(n))
@@ -506,8 +490,7 @@ fn kafka_in_and_out_give_what_replay_gives() {
         .collect();
     assert!(
         missing.is_empty() && extra.is_empty(),
-        "findings differ: {} from replay, {} from run\nreplay only: {missing:#?}\nrun only: {extra:#?}",
-        want.len(),
+        "findings differ: {want} from replay, {} from run\nreplay only: {missing:#?}\nrun only: {extra:#?}",
         got.len()
     );
     // Finding ids are unique and keyed.
@@ -550,7 +533,7 @@ fn a_consumer_killed_mid_stream_loses_no_finding_and_repeats_ids() {
     let b = Broker::start();
     topics(&b, 1);
     outputs(&b, "ref.");
-    let n = produce_lines(&b, "telemetry", &files, 1);
+    let n = produce_lines(&b, "telemetry", &files);
 
     // The reference: one run that is never stopped.
     let ref_data = dir.path().join("ref");
@@ -615,5 +598,111 @@ fn a_consumer_killed_mid_stream_loses_no_finding_and_repeats_ids() {
         "crash at {at} of {n}: {} findings delivered for {} distinct ids",
         got.len(),
         got_ids.len()
+    );
+}
+
+/// The findings of a `vigil replay` over the inputs, as content counts.
+fn replay_findings(out: &Path) -> BTreeMap<String, usize> {
+    let dirs = input_dirs();
+    let rules = shared("sigma/rules");
+    let dir_refs: Vec<&Path> = dirs.iter().map(PathBuf::as_path).collect();
+    replay(&dir_refs, out, &["--rules", rules.to_str().expect("utf-8")]);
+    let list: Vec<serde_json::Value> = std::fs::read_to_string(out.join("findings.ndjson"))
+        .expect("replay findings")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    counts(&list)
+}
+
+fn counts(list: &[serde_json::Value]) -> BTreeMap<String, usize> {
+    let mut m: BTreeMap<String, usize> = BTreeMap::new();
+    for v in list {
+        *m.entry(content(v)).or_default() += 1;
+    }
+    m
+}
+
+#[test]
+fn two_instances_in_one_group_split_the_partitions_and_find_what_one_finds() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let want = replay_findings(&dir.path().join("replay"));
+
+    let b = Broker::start();
+    topics(&b, 3);
+    let cfg_a = write_config(dir.path(), &b, "pair", &dir.path().join("a"));
+    let cfg_b = dir.path().join("pair-b.toml");
+    std::fs::write(
+        &cfg_b,
+        std::fs::read_to_string(&cfg_a).expect("config").replace(
+            &dir.path().join("a").display().to_string(),
+            &dir.path().join("b").display().to_string(),
+        ),
+    )
+    .expect("write config");
+    let sa = Service::start(&cfg_a);
+    let sb = Service::start(&cfg_b);
+    // Both members own partitions before anything is produced, so no
+    // entity's events are split by a rebalance.
+    let t = Instant::now();
+    loop {
+        let (pa, pb) = (
+            sa.metric("vigil_kafka_partitions"),
+            sb.metric("vigil_kafka_partitions"),
+        );
+        if pa > 0.0 && pb > 0.0 && pa + pb == 3.0 {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(120),
+            "the group did not split 3 partitions: {pa} and {pb}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Keyed by entity: each dataset's entities (Okta users, Windows hosts
+    // and accounts, Zeek addresses) stay on one partition.
+    let mut to = Vec::new();
+    for (i, d) in input_dirs().iter().enumerate() {
+        to.extend(files_of(d).into_iter().map(|f| (f, i as i32)));
+    }
+    let n = produce_to(&b, "telemetry", &to);
+    let t = Instant::now();
+    loop {
+        let (ra, rb) = (
+            sa.metric("vigil_records_in_total"),
+            sb.metric("vigil_records_in_total"),
+        );
+        let idle =
+            sa.metric("vigil_queue_batches") == 0.0 && sb.metric("vigil_queue_batches") == 0.0;
+        if (ra + rb) as u64 >= n && idle {
+            assert!(
+                ra > 0.0 && rb > 0.0,
+                "one instance did all the work: {ra} and {rb}"
+            );
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(600),
+            "only {ra} + {rb} of {n} records came in"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    sa.stop();
+    sb.stop();
+
+    let got = counts(&parse(&b.read_all("findings")));
+    let missing: Vec<_> = want
+        .iter()
+        .filter(|(k, n)| got.get(*k) != Some(n))
+        .take(3)
+        .collect();
+    let extra: Vec<_> = got
+        .iter()
+        .filter(|(k, n)| want.get(*k) != Some(n))
+        .take(3)
+        .collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "two instances differ from one replay\nreplay only: {missing:#?}\npair only: {extra:#?}"
     );
 }

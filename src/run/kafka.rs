@@ -167,9 +167,16 @@ impl ConsumerContext for ConsumerCtx {
     }
 
     fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        if let Rebalance::Assign(tpl) = rebalance {
-            tracing::info!(partitions = tpl.count(), "Partitions assigned.");
-        }
+        let owned = match rebalance {
+            Rebalance::Assign(tpl) => {
+                tracing::info!(partitions = tpl.count(), "Partitions assigned.");
+                tpl.count()
+            }
+            Rebalance::Revoke(_) | Rebalance::Error(_) => 0,
+        };
+        self.metrics
+            .kafka_partitions
+            .store(i64::try_from(owned).unwrap_or(i64::MAX), Ordering::Relaxed);
     }
 }
 

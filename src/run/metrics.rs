@@ -78,6 +78,8 @@ pub struct Metrics {
     /// Total consumer lag over the assigned partitions (from librdkafka's
     /// statistics); -1 until known.
     pub consumer_lag: AtomicI64,
+    /// Kafka partitions this instance owns now.
+    pub kafka_partitions: AtomicI64,
     /// Batches waiting between the sources and the pipeline.
     pub queue_depth: AtomicI64,
     /// Bytes of detector state, by the detectors' own count.
@@ -110,6 +112,7 @@ impl Default for Metrics {
             backpressure_waits: AtomicU64::new(0),
             checkpoints: AtomicU64::new(0),
             consumer_lag: AtomicI64::new(-1),
+            kafka_partitions: AtomicI64::new(0),
             queue_depth: AtomicI64::new(0),
             state_bytes: AtomicU64::new(0),
             risk_entities: AtomicU64::new(0),
@@ -285,7 +288,12 @@ impl Metrics {
             header(&mut s, name, "counter", help);
             let _ = writeln!(s, "{name} {}", v.load(Ordering::Relaxed));
         }
-        let gauges: [(&str, &str, i64); 5] = [
+        let gauges: [(&str, &str, i64); 6] = [
+            (
+                "vigil_kafka_partitions",
+                "Kafka partitions assigned to this instance.",
+                self.kafka_partitions.load(Ordering::Relaxed),
+            ),
             (
                 "vigil_consumer_lag",
                 "Messages behind the end of the assigned Kafka partitions (-1 until known).",
