@@ -18,8 +18,11 @@
 //! last checkpoint).
 //!
 //! Not built yet, and named so here: syslog (UDP, TCP) and file-tailing
-//! sources; per-partition state handover between instances (see
-//! [`kafka`]).
+//! sources (resolved by a source module beside [`kafka`] that frames with
+//! `vigil_ingest::framing` and stops reading when the queue is full);
+//! per-partition state handover between instances (see [`kafka`]); the
+//! Sigma engine's correlation state is not in the checkpoint (it has no
+//! `save_state`), so a restart forgets correlations half built.
 
 mod http;
 pub mod kafka;

@@ -18,6 +18,7 @@
 //! brokers = "127.0.0.1:9092"
 //! group = "vigil"
 //! topics = [{ name = "okta", format = "okta" }, { name = "telemetry" }]
+//! consumer_properties = { "session.timeout.ms" = "10000" }
 //! [run.kafka.outputs]
 //! findings = "vigil.findings"
 //! risk = "vigil.risk"
