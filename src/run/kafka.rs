@@ -51,7 +51,7 @@ use rdkafka::ClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::Message;
+use rdkafka::message::{Message, OwnedMessage};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::statistics::Statistics;
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
@@ -245,6 +245,7 @@ pub fn start_consumer(
                 decoders: HashMap::new(),
                 next: a.skip.clone().into_iter().collect(),
                 late_seen: 0,
+                held: std::collections::VecDeque::new(),
                 a,
                 tx,
                 commit_rx,
@@ -262,6 +263,9 @@ struct Consume {
     /// the restored state already holds (or one seen twice).
     next: HashMap<(String, i32), i64>,
     late_seen: u64,
+    /// Messages that arrived while the partitions were paused, read
+    /// before anything new is polled.
+    held: std::collections::VecDeque<OwnedMessage>,
     a: ConsumerArgs,
     tx: SyncSender<Msg>,
     commit_rx: Receiver<Offsets>,
@@ -335,6 +339,8 @@ impl Consume {
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
         );
         for tp in revoked {
+            self.held
+                .retain(|m| (m.topic(), m.partition()) != (tp.0.as_str(), tp.1));
             self.decoders.remove(&tp);
             self.next.remove(&tp);
         }
@@ -356,16 +362,28 @@ impl Consume {
                     None => break,
                 },
             };
-            let msg = match self.consumer.poll(timeout) {
-                None => break,
-                Some(Err(e)) => {
-                    tracing::warn!(error = %e, "Kafka poll failed.");
-                    break;
+            let held = self.held.pop_front();
+            let polled;
+            let (topic, partition, offset, payload) = match &held {
+                Some(m) => (m.topic(), m.partition(), m.offset(), m.payload()),
+                None => {
+                    polled = match self.consumer.poll(timeout) {
+                        None => break,
+                        Some(Err(e)) => {
+                            tracing::warn!(error = %e, "Kafka poll failed.");
+                            break;
+                        }
+                        Some(Ok(m)) => m,
+                    };
+                    (
+                        polled.topic(),
+                        polled.partition(),
+                        polled.offset(),
+                        polled.payload(),
+                    )
                 }
-                Some(Ok(m)) => m,
             };
-            let tp = (msg.topic().to_string(), msg.partition());
-            let offset = msg.offset();
+            let tp = (topic.to_string(), partition);
             let expected = self.next.get(&tp).copied().unwrap_or(i64::MIN);
             if offset < expected {
                 skipped += 1;
@@ -385,7 +403,7 @@ impl Consume {
                 )
             });
             let o = u64::try_from(offset).unwrap_or(0);
-            let payload = msg.payload().unwrap_or_default();
+            let payload = payload.unwrap_or_default();
             if let Err(dl) = d.push(payload, o, o) {
                 dead.push(*dl);
             }
@@ -451,15 +469,11 @@ impl Consume {
                     }
                     self.commit_pending();
                     // N.B. polling keeps the group membership alive; paused
-                    // partitions deliver nothing, and a message that was
-                    // already on its way is sought back to be read again.
+                    // partitions fetch nothing more, and a message that was
+                    // already on its way is held, in order, to be read first
+                    // once there is room (at most what was prefetched).
                     if let Some(Ok(m)) = self.consumer.poll(Duration::from_millis(50)) {
-                        let _ = self.consumer.seek(
-                            m.topic(),
-                            m.partition(),
-                            Offset::Offset(m.offset()),
-                            Duration::from_secs(1),
-                        );
+                        self.held.push_back(m.detach());
                     }
                 }
             }
@@ -522,6 +536,9 @@ impl KafkaOut {
         let failed = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let last_error = Arc::new(Mutex::new(None));
         let mut c = base_config(k);
+        if let Some(b) = &o.brokers {
+            c.set("bootstrap.servers", b);
+        }
         c.set("acks", "all").set("linger.ms", "5");
         for (key, v) in k.properties.iter().chain(&k.producer_properties) {
             c.set(key, v);

@@ -177,6 +177,9 @@ pub struct TopicConfig {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KafkaOutputs {
+    /// `bootstrap.servers` of the cluster the outputs go to, when it is
+    /// not the one read from.
+    pub brokers: Option<String>,
     /// Detection findings as OCSF JSON, keyed by finding id.
     pub findings: Option<String>,
     /// Risk changes, keyed by `entity_type:entity_id` (make it compacted).

@@ -6,6 +6,8 @@
     reason = "each test binary uses a different subset"
 )]
 
+pub mod service;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
