@@ -93,6 +93,10 @@ enum BenchWhat {
     /// Sigma evaluation, vigil against rsigma-eval, on one core: same
     /// events, same rules, same matches checked first.
     Sigma(bench::SigmaArgs),
+    /// The whole service through a Kafka broker (Tansu unless --brokers):
+    /// throughput against a bare rdkafka consumer, and produce-to-risk
+    /// latency at a fixed rate.
+    E2e(run::bench::E2eArgs),
 }
 
 fn main() -> ExitCode {
@@ -114,6 +118,9 @@ fn main() -> ExitCode {
         Cmd::Bench(BenchArgs {
             what: BenchWhat::Sigma(a),
         }) => bench::sigma(a),
+        Cmd::Bench(BenchArgs {
+            what: BenchWhat::E2e(a),
+        }) => run::bench::e2e(a),
         Cmd::Rules(a) => rules::run(a),
         Cmd::Simulate(a) => simulate::run(a),
         Cmd::Train(a) => train::run(a),

@@ -249,6 +249,7 @@ fn decode(api: &Api, name: &str, records: Records) -> Work {
         offsets: Vec::new(),
         received: Instant::now(),
         decoded: Instant::now(),
+        produced_ms: Vec::new(),
     }
 }
 

@@ -5,8 +5,9 @@
 //! One consumer thread polls the group's partitions, decodes each message
 //! as one record with a [`StreamDecoder`] per partition (the format is the
 //! topic's, or each message's own), and hands the pipeline one poll's
-//! rows at a time. The queue to the pipeline is bounded: when it is full,
-//! every assigned partition is paused until there is room, and librdkafka's
+//! rows at a time. The queue to the pipeline is bounded: when it has been
+//! full for half a second, every assigned partition is paused until there
+//! is room (a shorter wait only blocks the thread), and librdkafka's
 //! prefetch is bounded per partition (`prefetch_kbytes`), so a large lag
 //! never becomes memory. Offsets are never committed automatically: the
 //! pipeline's checkpoint sends them back here once their effects are
@@ -195,6 +196,8 @@ pub struct ConsumerArgs {
 /// The most records one piece of work holds, and how long a poll gathers.
 const WORK_RECORDS: u64 = 8192;
 const WORK_WINDOW: Duration = Duration::from_millis(20);
+/// How long the pipeline may stay full before the partitions are paused.
+const PAUSE_AFTER: Duration = Duration::from_millis(500);
 
 /// Create the consumer and subscribe, so that a broker that cannot be
 /// reached or a bad property is an error at start-up.
@@ -354,6 +357,7 @@ impl Consume {
         let mut dead = Vec::new();
         let mut touched: BTreeMap<(String, i32), i64> = BTreeMap::new();
         let mut skipped = 0u64;
+        let mut produced_ms = Vec::new();
         loop {
             let timeout = match received {
                 None => Duration::from_millis(100),
@@ -364,8 +368,14 @@ impl Consume {
             };
             let held = self.held.pop_front();
             let polled;
-            let (topic, partition, offset, payload) = match &held {
-                Some(m) => (m.topic(), m.partition(), m.offset(), m.payload()),
+            let (topic, partition, offset, payload, ts) = match &held {
+                Some(m) => (
+                    m.topic(),
+                    m.partition(),
+                    m.offset(),
+                    m.payload(),
+                    m.timestamp(),
+                ),
                 None => {
                     polled = match self.consumer.poll(timeout) {
                         None => break,
@@ -380,6 +390,7 @@ impl Consume {
                         polled.partition(),
                         polled.offset(),
                         polled.payload(),
+                        polled.timestamp(),
                     )
                 }
             };
@@ -388,6 +399,9 @@ impl Consume {
             if offset < expected {
                 skipped += 1;
                 continue;
+            }
+            if let Some(t) = ts.to_millis() {
+                produced_ms.push(t);
             }
             self.next.insert(tp.clone(), offset + 1);
             touched.insert(tp.clone(), offset + 1);
@@ -439,6 +453,7 @@ impl Consume {
             offsets: touched.into_iter().collect(),
             received,
             decoded: Instant::now(),
+            produced_ms,
         })
     }
 
@@ -447,6 +462,7 @@ impl Consume {
     fn send(&mut self, work: Work) -> bool {
         let mut msg = Msg::Work(Box::new(work));
         let mut paused: Option<TopicPartitionList> = None;
+        let mut full_since: Option<Instant> = None;
         loop {
             match self.tx.try_send(msg) {
                 Ok(()) => {
@@ -456,18 +472,31 @@ impl Consume {
                 Err(TrySendError::Disconnected(_)) => return false,
                 Err(TrySendError::Full(m)) => {
                     msg = m;
-                    if paused.is_none() {
+                    self.commit_pending();
+                    let since = *full_since.get_or_insert_with(Instant::now);
+                    if paused.is_none() && since.elapsed() < PAUSE_AFTER {
+                        // N.B. a pipeline that is merely busy frees a slot
+                        // within one batch; pausing would throw away the
+                        // prefetched messages only to fetch them again.
+                        std::thread::sleep(Duration::from_millis(1));
+                        continue;
+                    }
+                    if paused.is_none()
+                        && let Ok(a) = self.consumer.assignment()
+                    {
                         self.a
                             .metrics
                             .backpressure_waits
                             .fetch_add(1, Ordering::Relaxed);
-                        tracing::debug!("Pipeline full; Kafka partitions paused.");
-                    }
-                    if let Ok(a) = self.consumer.assignment() {
-                        let _ = self.consumer.pause(&a);
+                        tracing::debug!(
+                            waited_ms = since.elapsed().as_millis(),
+                            "Pipeline full; Kafka partitions paused."
+                        );
+                        if let Err(e) = self.consumer.pause(&a) {
+                            tracing::warn!(error = %e, "Cannot pause Kafka partitions.");
+                        }
                         paused = Some(a);
                     }
-                    self.commit_pending();
                     // N.B. polling keeps the group membership alive; paused
                     // partitions fetch nothing more, and a message that was
                     // already on its way is held, in order, to be read first

@@ -26,18 +26,22 @@ pub enum Stage {
     Output,
     /// From a record's arrival to the risk engine having scored it.
     EventToRisk,
+    /// From a Kafka record's timestamp (set by its producer) to the risk
+    /// engine having scored it, per record: end to end through the broker.
+    ProduceToRisk,
     /// One checkpoint: outputs flushed and acknowledged, state written,
     /// offsets committed.
     Checkpoint,
 }
 
 impl Stage {
-    const ALL: [Stage; 6] = [
+    const ALL: [Stage; 7] = [
         Stage::Decode,
         Stage::Queue,
         Stage::Detect,
         Stage::Output,
         Stage::EventToRisk,
+        Stage::ProduceToRisk,
         Stage::Checkpoint,
     ];
 
@@ -48,6 +52,7 @@ impl Stage {
             Stage::Detect => "detect",
             Stage::Output => "output",
             Stage::EventToRisk => "event_to_risk",
+            Stage::ProduceToRisk => "produce_to_risk",
             Stage::Checkpoint => "checkpoint",
         }
     }
@@ -166,6 +171,17 @@ impl Metrics {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         h.saturating_record(micros.max(1));
+    }
+
+    /// Record one latency of `stage` per value.
+    pub fn latencies(&self, stage: Stage, micros: impl Iterator<Item = u64>) {
+        let i = Stage::ALL.iter().position(|s| *s == stage).unwrap_or(0);
+        let mut h = self.latency[i]
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for v in micros {
+            h.saturating_record(v.max(1));
+        }
     }
 
     /// Rows counted in so far, over every source and class.
@@ -328,7 +344,7 @@ impl Metrics {
             &mut s,
             "vigil_stage_latency_seconds",
             "summary",
-            "Latency per pipeline stage, per batch.",
+            "Latency per pipeline stage: per batch, but produce_to_risk per Kafka record.",
         );
         for (i, stage) in Stage::ALL.iter().enumerate() {
             let h = self.latency[i]

@@ -24,6 +24,7 @@
 //! Sigma engine's correlation state is not in the checkpoint (it has no
 //! `save_state`), so a restart forgets correlations half built.
 
+pub mod bench;
 mod http;
 pub mod kafka;
 mod metrics;

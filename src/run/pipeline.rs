@@ -66,6 +66,8 @@ pub struct Work {
     pub received: Instant,
     /// When decoding ended.
     pub decoded: Instant,
+    /// For Kafka: each record's timestamp, ms since the epoch.
+    pub produced_ms: Vec<i64>,
 }
 
 /// Where the pipeline writes.
@@ -182,6 +184,15 @@ impl Pipeline {
         m.latency(Stage::Detect, detect_us);
         m.latency(Stage::Output, output_us);
         m.latency(Stage::EventToRisk, micros(w.received.elapsed()));
+        if !w.produced_ms.is_empty() {
+            let now_ms = chrono::Utc::now().timestamp_millis();
+            m.latencies(
+                Stage::ProduceToRisk,
+                w.produced_ms
+                    .iter()
+                    .map(|t| u64::try_from(now_ms - t).unwrap_or(0) * 1000),
+            );
+        }
         for (tp, next) in w.offsets {
             let e = self.offsets.entry(tp).or_insert(next);
             *e = (*e).max(next);

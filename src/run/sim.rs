@@ -108,6 +108,7 @@ fn stream(
                 )],
                 received,
                 decoded: Instant::now(),
+                produced_ms: Vec::new(),
             };
             late_seen = late;
             if !send(tx, metrics, shutdown, w) {
