@@ -37,6 +37,13 @@
 //! Late signals (a correlation that closes after later events were seen)
 //! are applied at their own time: the score is decayed to the later of the
 //! two times, never back in time.
+//!
+//! Known shortcoming: a batch moves the clock to its latest event before
+//! its findings are applied, so over input that is out of time order the
+//! scores depend on where batch boundaries fall (a replay and a live
+//! consumer group them differently). Reordering rows within the
+//! allowed lateness before this stage would make them depend on the
+//! records alone.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
