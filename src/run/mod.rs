@@ -2,7 +2,8 @@
 //!
 //! ```text
 //!  Kafka consumer ─┐
-//!  HTTP ingest ────┼─(bounded queue)─► pipeline thread: detect → lake, files, Kafka
+//!  HTTP ingest ────┤
+//!  syslog UDP, TCP ┼─(bounded queue)─► pipeline thread: detect → lake, files, Kafka
 //!  simulator ──────┘                      └─ checkpoint: acks → state → offsets
 //!  HTTP: /healthz /readyz /metrics /v1/ingest/{format} /services/collector/*
 //! ```
@@ -17,9 +18,10 @@
 //! commits; a second Ctrl-C exits at once (the next start replays from the
 //! last checkpoint).
 //!
-//! Not built yet, and named so here: syslog (UDP, TCP) and file-tailing
-//! sources (resolved by a source module beside [`kafka`] that frames with
-//! `vigil_ingest::framing` and stops reading when the queue is full);
+//! Not built yet, and named so here: a file-tailing source that follows
+//! rotation (resolved by a source module beside `syslog` that frames with
+//! `vigil_ingest::framing`, keeps each file's inode and offset in the
+//! checkpoint, and stops reading when the queue is full);
 //! per-partition state handover between instances (see [`kafka`]); the
 //! Sigma engine's correlation state is not in the checkpoint (it has no
 //! `save_state`), so a restart forgets correlations half built.
@@ -31,6 +33,7 @@ mod metrics;
 mod pipeline;
 mod settings;
 mod sim;
+mod syslog;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -182,6 +185,16 @@ pub fn run(a: RunArgs) -> anyhow::Result<()> {
         let (h, c) = kafka::start_consumer(args, tx.clone())?;
         sources.push(h);
         committer = Some(c);
+    }
+    if let Some(sl) = &rc.syslog {
+        sources.extend(syslog::start(
+            sl,
+            decode.clone(),
+            rc.max_record_bytes,
+            metrics.clone(),
+            shutdown.clone(),
+            tx.clone(),
+        )?);
     }
     if let Some(s) = &rc.simulator {
         let key = (sim::POSITION_KEY.0.to_string(), sim::POSITION_KEY.1);

@@ -62,6 +62,8 @@ pub struct RunConfig {
     pub simulator: Option<SimSource>,
     /// Kafka in and out.
     pub kafka: Option<KafkaConfig>,
+    /// Syslog over UDP and TCP.
+    pub syslog: Option<SyslogConfig>,
 }
 
 impl Default for RunConfig {
@@ -78,6 +80,7 @@ impl Default for RunConfig {
             timezone: "UTC".into(),
             simulator: None,
             kafka: None,
+            syslog: None,
         }
     }
 }
@@ -108,6 +111,32 @@ impl Default for SimSource {
             history_days: 3,
             days: 3,
             speed: 1.0,
+        }
+    }
+}
+
+/// `[run.syslog]`: syslog receivers.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SyslogConfig {
+    /// Address for syslog over UDP (RFC 5426), e.g. "0.0.0.0:514".
+    pub udp: Option<SocketAddr>,
+    /// Address for syslog over TCP (RFC 6587: octet counting or newlines).
+    pub tcp: Option<SocketAddr>,
+    /// Format the messages are decoded as (default `syslog`: RFC 3164 and
+    /// RFC 5424).
+    pub format: Option<String>,
+    /// Open TCP connections at most; more are closed at once.
+    pub max_connections: usize,
+}
+
+impl Default for SyslogConfig {
+    fn default() -> Self {
+        SyslogConfig {
+            udp: None,
+            tcp: None,
+            format: None,
+            max_connections: 256,
         }
     }
 }
@@ -220,6 +249,21 @@ impl RunConfig {
                 p.push("run.simulator needs at least one user and one day".into());
             }
         }
+        if let Some(sl) = &self.syslog {
+            if sl.udp.is_none() && sl.tcp.is_none() {
+                p.push("run.syslog needs udp or tcp (an address to listen on)".into());
+            }
+            if let Some(f) = &sl.format
+                && Format::from_name(f).is_none()
+            {
+                p.push(format!(
+                    "run.syslog.format {f:?} is not a format (see `vigil formats`)"
+                ));
+            }
+            if sl.max_connections == 0 {
+                p.push("run.syslog.max_connections must be at least 1".into());
+            }
+        }
         if let Some(k) = &self.kafka {
             if k.brokers.trim().is_empty() {
                 p.push("run.kafka.brokers is empty".into());
@@ -246,9 +290,10 @@ impl RunConfig {
         if self.simulator.is_none()
             && self.kafka.as_ref().is_none_or(|k| k.topics.is_empty())
             && self.tokens.is_empty()
+            && self.syslog.is_none()
         {
             p.push(
-                "run: no source; set [run.simulator], [run.kafka] topics, or run.tokens for HTTP ingest"
+                "run: no source; set [run.simulator], [run.kafka] topics, [run.syslog], or run.tokens for HTTP ingest"
                     .into(),
             );
         }
