@@ -3,7 +3,8 @@
 //! ```text
 //!  Kafka consumer ─┐
 //!  HTTP ingest ────┤
-//!  syslog UDP, TCP ┼─(bounded queue)─► pipeline thread: detect → lake, files, Kafka
+//!  syslog UDP, TCP ┤
+//!  followed files ─┼─(bounded queue)─► pipeline thread: detect → lake, files, Kafka
 //!  simulator ──────┘                      └─ checkpoint: acks → state → offsets
 //!  HTTP: /healthz /readyz /metrics /v1/ingest/{format} /services/collector/*
 //! ```
@@ -18,11 +19,7 @@
 //! commits; a second Ctrl-C exits at once (the next start replays from the
 //! last checkpoint).
 //!
-//! Not built yet, and named so here: a file-tailing source that follows
-//! rotation (resolved by a source module beside `syslog` that frames with
-//! `vigil_ingest::framing`, keeps each file's inode and offset in the
-//! checkpoint, and stops reading when the queue is full);
-//! per-partition state handover between instances (see [`kafka`]); the
+//! Not built yet, and named so here: per-partition state handover between instances (see [`kafka`]); the
 //! Sigma engine's correlation state is not in the checkpoint (it has no
 //! `save_state`), so a restart forgets correlations half built.
 
@@ -34,6 +31,7 @@ mod pipeline;
 mod settings;
 mod sim;
 mod syslog;
+mod tail;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -196,6 +194,15 @@ pub fn run(a: RunArgs) -> anyhow::Result<()> {
             tx.clone(),
         )?);
     }
+    sources.extend(tail::start(
+        &rc.files,
+        &decode,
+        rc.max_record_bytes,
+        &restored.offsets,
+        &metrics,
+        &shutdown,
+        &tx,
+    )?);
     if let Some(s) = &rc.simulator {
         let key = (sim::POSITION_KEY.0.to_string(), sim::POSITION_KEY.1);
         let skip = restored.offsets.get(&key).copied().unwrap_or(0);

@@ -64,6 +64,8 @@ pub struct RunConfig {
     pub kafka: Option<KafkaConfig>,
     /// Syslog over UDP and TCP.
     pub syslog: Option<SyslogConfig>,
+    /// Files followed through rotation.
+    pub files: Vec<FileSource>,
 }
 
 impl Default for RunConfig {
@@ -81,6 +83,7 @@ impl Default for RunConfig {
             simulator: None,
             kafka: None,
             syslog: None,
+            files: Vec::new(),
         }
     }
 }
@@ -113,6 +116,16 @@ impl Default for SimSource {
             speed: 1.0,
         }
     }
+}
+
+/// `[[run.files]]`: a file followed as it grows and rotates.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSource {
+    /// The file's path (the name it is rotated away from).
+    pub path: PathBuf,
+    /// Its format (see `vigil formats`); leave out to tell it per record.
+    pub format: Option<String>,
 }
 
 /// `[run.syslog]`: syslog receivers.
@@ -249,6 +262,19 @@ impl RunConfig {
                 p.push("run.simulator needs at least one user and one day".into());
             }
         }
+        for f in &self.files {
+            if f.path.as_os_str().is_empty() {
+                p.push("run.files: a path is empty".into());
+            }
+            if let Some(name) = &f.format
+                && Format::from_name(name).is_none()
+            {
+                p.push(format!(
+                    "run.files {}: format {name:?} is not a format (see `vigil formats`)",
+                    f.path.display()
+                ));
+            }
+        }
         if let Some(sl) = &self.syslog {
             if sl.udp.is_none() && sl.tcp.is_none() {
                 p.push("run.syslog needs udp or tcp (an address to listen on)".into());
@@ -291,9 +317,10 @@ impl RunConfig {
             && self.kafka.as_ref().is_none_or(|k| k.topics.is_empty())
             && self.tokens.is_empty()
             && self.syslog.is_none()
+            && self.files.is_empty()
         {
             p.push(
-                "run: no source; set [run.simulator], [run.kafka] topics, [run.syslog], or run.tokens for HTTP ingest"
+                "run: no source; set [run.simulator], [run.kafka] topics, [run.syslog], [[run.files]], or run.tokens for HTTP ingest"
                     .into(),
             );
         }

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{SyncSender, TrySendError};
+use std::sync::mpsc::SyncSender;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -111,7 +111,7 @@ fn stream(
                 produced_ms: Vec::new(),
             };
             late_seen = late;
-            if !send(tx, metrics, shutdown, w) {
+            if !super::syslog::send_blocking(tx, metrics, shutdown, w) {
                 return;
             }
         }
@@ -149,35 +149,6 @@ fn stream(
         *count += 1;
         if let Err(dl) = d.push(&rec.bytes, *n, *n) {
             dead.push(*dl);
-        }
-    }
-}
-
-/// Hand work over, waiting while the pipeline is full. False when the
-/// pipeline has gone or the service is stopping.
-fn send(tx: &SyncSender<Msg>, metrics: &Metrics, shutdown: &AtomicBool, w: Work) -> bool {
-    let mut msg = Msg::Work(Box::new(w));
-    let mut waited = false;
-    loop {
-        match tx.try_send(msg) {
-            Ok(()) => {
-                metrics.queue_depth.fetch_add(1, Ordering::Relaxed);
-                return true;
-            }
-            Err(TrySendError::Disconnected(_)) => return false,
-            Err(TrySendError::Full(m)) => {
-                if !waited {
-                    metrics.backpressure_waits.fetch_add(1, Ordering::Relaxed);
-                    waited = true;
-                }
-                if shutdown.load(Ordering::Relaxed) {
-                    // N.B. the position of unsent work is not checkpointed,
-                    // so a restart streams it again.
-                    return false;
-                }
-                msg = m;
-                std::thread::sleep(Duration::from_millis(20));
-            }
         }
     }
 }

@@ -185,7 +185,12 @@ impl Batcher {
 
 /// Hand work over, waiting while the pipeline is full; false when the
 /// pipeline has gone, or the service stops while waiting.
-fn send_blocking(tx: &SyncSender<Msg>, metrics: &Metrics, shutdown: &AtomicBool, w: Work) -> bool {
+pub(super) fn send_blocking(
+    tx: &SyncSender<Msg>,
+    metrics: &Metrics,
+    shutdown: &AtomicBool,
+    w: Work,
+) -> bool {
     let mut msg = Msg::Work(Box::new(w));
     let mut waited = false;
     loop {
