@@ -107,3 +107,36 @@ fn a_followed_file_is_read_through_growth_rotation_and_a_restart() {
         "every line once, as the replay reads them"
     );
 }
+
+#[test]
+fn a_file_truncated_in_place_is_read_again_from_its_start() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = std::fs::read_to_string(shared("auth/linux_sshd/loghub_OpenSSH_2k.log"))
+        .expect("sshd sample");
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let log = dir.path().join("auth.log");
+    let cfg = dir.path().join("vigil.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[run]\ndata_dir = \"{}\"\ncheckpoint_secs = 0.5\n\n[[run.files]]\npath = \"{}\"\n",
+            dir.path().join("data").display(),
+            log.display()
+        ),
+    )
+    .expect("write config");
+    append(&log, &joined(&lines[..300]));
+    let s = Service::start(&cfg);
+    s.wait_records(300, Duration::from_secs(60));
+    // copytruncate: the same file, emptied, then written from its start.
+    std::fs::File::create(&log).expect("truncate");
+    append(&log, &joined(&lines[300..350]));
+    s.wait_records(350, Duration::from_secs(60));
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(
+        s.metric("vigil_records_in_total"),
+        350.0,
+        "the new content once"
+    );
+    s.stop();
+}
