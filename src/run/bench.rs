@@ -486,7 +486,7 @@ pub fn e2e(a: E2eArgs) -> anyhow::Result<()> {
     );
     // N.B. the bare consumer joins its group before anything is sent.
     std::thread::sleep(Duration::from_secs(2));
-    let p = producer(&brokers, "0")?;
+    let p = producer(&brokers, "5")?;
     let start = Instant::now();
     for (i, (s, b)) in recs.iter().take(total).enumerate() {
         let due = start + Duration::from_secs_f64(i as f64 / a.rate as f64);
@@ -517,6 +517,10 @@ pub fn e2e(a: E2eArgs) -> anyhow::Result<()> {
         q("event_to_risk", "0.99"),
         q("event_to_risk", "0.999"),
     ];
+    let stages: Vec<(&str, [f64; 3])> = ["decode", "queue", "detect", "output", "checkpoint"]
+        .into_iter()
+        .map(|st| (st, [q(st, "0.5"), q(st, "0.99"), q(st, "0.999")]))
+        .collect();
     svc.stop()?;
     let bh = bare_lat
         .join()
@@ -545,7 +549,7 @@ pub fn e2e(a: E2eArgs) -> anyhow::Result<()> {
     );
     println!();
     println!(
-        "Latency at {} records/s for {} s ({achieved:.0}/s achieved), fetch.wait.max.ms {}:",
+        "Latency at {} records/s for {} s ({achieved:.0}/s achieved; producer linger 5 ms, fetch.wait.max.ms {}):",
         a.rate, a.seconds, a.fetch_wait_ms
     );
     println!();
@@ -565,5 +569,11 @@ pub fn e2e(a: E2eArgs) -> anyhow::Result<()> {
         "| in vigil (per batch, first record polled to scored) | {:.1} | {:.1} | {:.1} |",
         in_vigil[0], in_vigil[1], in_vigil[2]
     );
+    for (st, v) in stages {
+        println!(
+            "| stage `{st}` (per batch) | {:.1} | {:.1} | {:.1} |",
+            v[0], v[1], v[2]
+        );
+    }
     Ok(())
 }
