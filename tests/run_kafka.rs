@@ -717,6 +717,7 @@ fn bad_kafka_messages_go_to_the_dead_letter_topic_with_a_reason() {
         ),
         ("okta-in", good[1].as_bytes().to_vec()),
         ("telemetry", b"hello, this is no log format".to_vec()),
+        ("okta-in", Vec::new()),
     ];
     let p = b.producer();
     for (topic, payload) in &msgs {
@@ -730,7 +731,7 @@ fn bad_kafka_messages_go_to_the_dead_letter_topic_with_a_reason() {
     s.wait_records(msgs.len() as u64, Duration::from_secs(120));
     assert_eq!(
         s.metric("vigil_dead_letters_total"),
-        4.0,
+        5.0,
         "dead letters counted"
     );
     s.stop();
@@ -746,8 +747,9 @@ fn bad_kafka_messages_go_to_the_dead_letter_topic_with_a_reason() {
             )
         })
         .collect();
-    assert_eq!(dl.len(), 4, "four dead letters: {reasons:#?}");
+    assert_eq!(dl.len(), 5, "five dead letters: {reasons:#?}");
     let has = |needle: &str| reasons.iter().any(|r| r.contains(needle));
+    assert!(has("empty message"), "an empty value: {reasons:#?}");
     assert!(
         has("kafka:okta-in/0") && has("kafka:telemetry/0"),
         "each names its partition: {reasons:#?}"
@@ -775,7 +777,7 @@ fn bad_kafka_messages_go_to_the_dead_letter_topic_with_a_reason() {
     // The same dead letters are in the data directory, and the good
     // records went through.
     let local = std::fs::read_to_string(data.join("dlq.ndjson")).expect("dlq file");
-    assert_eq!(local.lines().count(), 4);
+    assert_eq!(local.lines().count(), 5);
     let rows = common::sql_csv(&data, "select count(*) from authentication");
     assert_eq!(rows, vec!["2".to_string()], "the two good Okta sign-ins");
 }

@@ -149,23 +149,32 @@ fn parse_format(name: &str) -> Result<Option<Format>, String> {
 }
 
 /// Records of one request, each with the format to read it as.
-type Records = Vec<(Option<Format>, String)>;
+type Records = Vec<(Option<Format>, Vec<u8>)>;
 
 /// Split a body into records: a JSON array's elements, or its lines.
-fn split_body(body: &[u8], format: Option<Format>) -> Result<Records, String> {
+fn split_body(body: &[u8], format: Option<Format>) -> Records {
     let trimmed = body.trim_ascii_start();
-    if trimmed.starts_with(b"[") {
-        let items: Vec<Box<serde_json::value::RawValue>> = serde_json::from_slice(trimmed)
-            .map_err(|e| format!("the body starts with [ but is not a JSON array: {e}"))?;
-        return Ok(items
+    // N.B. a body that starts with `[` is one JSON array only when it
+    // parses as one; otherwise (a syslog line like `[client …]`, NDJSON
+    // of arrays) its lines are records like any other body's, so each
+    // bad one is dead-lettered rather than the whole request refused.
+    if trimmed.starts_with(b"[")
+        && let Ok(items) = serde_json::from_slice::<Vec<Box<serde_json::value::RawValue>>>(trimmed)
+    {
+        return items
             .into_iter()
-            .map(|v| (format, v.get().to_string()))
-            .collect());
+            .map(|v| (format, v.get().as_bytes().to_vec()))
+            .collect();
     }
-    Ok(body
-        .split(|b| *b == b'\n')
-        .map(|l| (format, String::from_utf8_lossy(l).into_owned()))
-        .collect())
+    lines(body, format)
+}
+
+/// The body's lines, bytes as they came (invalid UTF-8 is the decoder's
+/// to report, not to be patched here).
+fn lines(body: &[u8], format: Option<Format>) -> Records {
+    body.split(|b| *b == b'\n')
+        .map(|l| (format, l.to_vec()))
+        .collect()
 }
 
 /// Decode records and hand them to the pipeline: 200 with counts, or 503
@@ -234,7 +243,7 @@ fn decode(api: &Api, name: &str, records: Records) -> Work {
         }
     };
     for (i, (format, text)) in records.iter().enumerate() {
-        push(*format, text.as_bytes(), i as u64 + 1);
+        push(*format, text, i as u64 + 1);
     }
     let mut batches = Vec::new();
     for d in decoders.values_mut() {
@@ -272,10 +281,7 @@ async fn ingest(
         Ok(f) => f,
         Err(e) => return error(StatusCode::NOT_FOUND, &e),
     };
-    match split_body(&body, f) {
-        Ok(records) => accept(api, format!("ingest/{format}"), records).await,
-        Err(e) => error(StatusCode::BAD_REQUEST, &e),
-    }
+    accept(api, format!("ingest/{format}"), split_body(&body, f)).await
 }
 
 fn hec(status: StatusCode, code: u32, text: &str) -> Response {
@@ -350,7 +356,7 @@ async fn hec_event(
             serde_json::Value::String(s) => s,
             other => other.to_string(),
         };
-        records.push((format, text));
+        records.push((format, text.into_bytes()));
     }
     if records.is_empty() {
         return hec(StatusCode::BAD_REQUEST, 5, "No data");
@@ -374,10 +380,7 @@ async fn hec_raw(
     if body.trim_ascii().is_empty() {
         return hec(StatusCode::BAD_REQUEST, 5, "No data");
     }
-    let records = body
-        .split(|b| *b == b'\n')
-        .map(|l| (format, String::from_utf8_lossy(l).into_owned()))
-        .collect();
+    let records = lines(&body, format);
     hec_accept(accept(api, "hec-raw".into(), records).await)
 }
 
@@ -409,13 +412,15 @@ mod tests {
 
     #[test]
     fn bodies_split_into_records() {
-        let r = split_body(b"[{\"a\":1}, {\"b\":[2]}]", None).expect("array");
+        let r = split_body(b"[{\"a\":1}, {\"b\":[2]}]", None);
         assert_eq!(r.len(), 2);
-        assert_eq!(r[1].1, "{\"b\":[2]}");
-        let r = split_body(b"one\ntwo\n", Some(Format::Syslog)).expect("lines");
+        assert_eq!(r[1].1, b"{\"b\":[2]}");
+        let r = split_body(b"one\ntwo\n", Some(Format::Syslog));
         assert_eq!(r.iter().filter(|(_, t)| !t.is_empty()).count(), 2);
-        let e = split_body(b"[{\"a\":", None).expect_err("broken array");
-        assert!(e.contains("not a JSON array"), "{e}");
+        // Not one array: lines, each for the decoder to take or refuse.
+        let r = split_body(b"[client 1.2.3.4] x\n[1,2]\n\xff\n", Some(Format::Syslog));
+        assert_eq!(r.len(), 4);
+        assert_eq!(r[2].1, b"\xff", "bytes kept as they came");
         assert!(
             parse_format("nope")
                 .expect_err("unknown")

@@ -56,6 +56,7 @@ use rdkafka::message::{Message, OwnedMessage};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::statistics::Statistics;
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+use vigil_ingest::read::DeadLetter;
 use vigil_ingest::stream::StreamDecoder;
 use vigil_ingest::{DecodeConfig, Format};
 use vigil_schemas::Class;
@@ -225,6 +226,11 @@ pub fn start_consumer(
         .create_with_context(ctx)
         .context("cannot create the Kafka consumer")?;
     let topics: Vec<&str> = k.topics.iter().map(|t| t.name.as_str()).collect();
+    // N.B. librdkafka retries an unreachable broker for ever, quietly to
+    // the caller; asking for metadata once makes it an error at start-up.
+    consumer
+        .fetch_metadata(None, Duration::from_secs(15))
+        .with_context(|| format!("cannot reach the Kafka brokers {} within 15 s", k.brokers))?;
     consumer
         .subscribe(&topics)
         .with_context(|| format!("cannot subscribe to {topics:?}"))?;
@@ -417,9 +423,23 @@ impl Consume {
                 )
             });
             let o = u64::try_from(offset).unwrap_or(0);
-            let payload = payload.unwrap_or_default();
-            if let Err(dl) = d.push(payload, o, o) {
-                dead.push(*dl);
+            match payload {
+                Some(p) if !p.trim_ascii().is_empty() => {
+                    if let Err(dl) = d.push(p, o, o) {
+                        dead.push(*dl);
+                    }
+                }
+                // N.B. an empty or null value (a tombstone) holds no
+                // record, but it was sent: it is reported, not dropped.
+                _ => dead.push(DeadLetter {
+                    file: d.name().to_string(),
+                    line: o,
+                    offset: o,
+                    format: format.map_or("unknown", Format::name).to_string(),
+                    reason: "empty message: no value to decode".into(),
+                    record: String::new(),
+                    record_truncated: false,
+                }),
             }
             if records >= WORK_RECORDS {
                 break;
@@ -578,6 +598,12 @@ impl KafkaOut {
                 last_error: last_error.clone(),
             })
             .context("cannot create the Kafka producer")?;
+        let brokers = o.brokers.as_deref().unwrap_or(&k.brokers);
+        Producer::client(&producer)
+            .fetch_metadata(None, Duration::from_secs(15))
+            .with_context(|| {
+                format!("cannot reach the Kafka output brokers {brokers} within 15 s")
+            })?;
         Ok(Some(KafkaOut {
             producer,
             findings: o.findings.clone(),

@@ -119,6 +119,11 @@ pub fn run(a: RunArgs) -> anyhow::Result<()> {
     if !problems.is_empty() {
         bail!("config: {}", problems.join("; "));
     }
+    // N.B. the API's port first: a port in use stops the start before any
+    // file is written or any source (a consumer group) is joined.
+    let http_listener = std::net::TcpListener::bind(rc.http)
+        .with_context(|| format!("cannot listen on {} (run.http, --http)", rc.http))?;
+    http_listener.set_nonblocking(true)?;
     let decode = DecodeConfig {
         timezone: rc
             .timezone
@@ -252,6 +257,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<()> {
         .thread_name("vigil-http")
         .build()?;
     let result = rt.block_on(serve(
+        http_listener,
         api.clone(),
         &rc,
         metrics.clone(),
@@ -278,15 +284,14 @@ pub fn run(a: RunArgs) -> anyhow::Result<()> {
 /// Serve HTTP until a signal or the pipeline's end; the outer result is
 /// the server's, the inner the pipeline's.
 async fn serve(
+    listener: std::net::TcpListener,
     api: Arc<http::Api>,
     rc: &RunConfig,
     metrics: Arc<Metrics>,
     shutdown: Arc<AtomicBool>,
     mut done: tokio::sync::oneshot::Receiver<anyhow::Result<()>>,
 ) -> anyhow::Result<anyhow::Result<()>> {
-    let listener = tokio::net::TcpListener::bind(rc.http)
-        .await
-        .with_context(|| format!("cannot listen on {} (run.http, --http)", rc.http))?;
+    let listener = tokio::net::TcpListener::from_std(listener)?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, data_dir = %rc.data_dir.display(), "vigil run is serving.");
     eprintln!(

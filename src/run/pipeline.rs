@@ -50,7 +50,9 @@ pub type Offsets = BTreeMap<(String, i32), i64>;
 
 /// What a source hands the pipeline: one poll's worth of decoded rows.
 pub struct Work {
-    /// The source, as metrics label it (`kafka:okta/0`, `http/okta`).
+    /// The source, as metrics label it: `kafka:<topic>` (`kafka` for a
+    /// poll that spans topics), `http:ingest/<format>`, `http:hec`, `http:hec-raw`,
+    /// `syslog-udp`, `syslog-tcp`, `file:<path>`, `simulator`.
     pub source: Arc<str>,
     /// Decoded rows.
     pub batches: Vec<(Class, RecordBatch)>,

@@ -239,8 +239,14 @@ impl RunConfig {
         if !(self.checkpoint_secs.is_finite() && self.checkpoint_secs > 0.0) {
             p.push("run.checkpoint_secs must be a number of seconds above 0".into());
         }
-        if self.queue_batches == 0 {
-            p.push("run.queue_batches must be at least 1".into());
+        if !(1..=10_000).contains(&self.queue_batches) {
+            p.push(
+                "run.queue_batches must be from 1 to 10000 (each batch holds up to 8192 records)"
+                    .into(),
+            );
+        }
+        if self.max_body_bytes == 0 {
+            p.push("run.max_body_bytes must be at least 1".into());
         }
         if self.max_record_bytes < 64 {
             p.push("run.max_record_bytes must be at least 64".into());
