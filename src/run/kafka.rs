@@ -90,10 +90,20 @@ impl OffsetCommitter for CommitChannel {
     }
 }
 
-fn base_config(k: &KafkaConfig) -> ClientConfig {
+/// vigil's settings for one client, then the user's `properties` and the
+/// client's own (`consumer_properties`, `producer_properties`), which win.
+fn client_config(
+    brokers: &str,
+    ours: &[(&str, String)],
+    k: &KafkaConfig,
+    own: &std::collections::BTreeMap<String, String>,
+) -> ClientConfig {
     let mut c = ClientConfig::new();
-    c.set("bootstrap.servers", &k.brokers);
-    for (key, v) in &k.properties {
+    c.set("bootstrap.servers", brokers);
+    for (key, v) in ours {
+        c.set(*key, v);
+    }
+    for (key, v) in k.properties.iter().chain(own) {
         c.set(key, v);
     }
     c
@@ -207,16 +217,19 @@ pub fn start_consumer(
     tx: SyncSender<Msg>,
 ) -> anyhow::Result<(std::thread::JoinHandle<()>, Arc<dyn OffsetCommitter>)> {
     let k = &a.config;
-    let mut c = base_config(k);
-    c.set("group.id", &k.group)
-        .set("enable.auto.commit", "false")
-        .set("enable.auto.offset.store", "false")
-        .set("auto.offset.reset", &k.offset_reset)
-        .set("queued.max.messages.kbytes", k.prefetch_kbytes.to_string())
-        .set("statistics.interval.ms", "1000");
-    for (key, v) in k.properties.iter().chain(&k.consumer_properties) {
-        c.set(key, v);
-    }
+    let c = client_config(
+        &k.brokers,
+        &[
+            ("group.id", k.group.clone()),
+            ("enable.auto.commit", "false".into()),
+            ("enable.auto.offset.store", "false".into()),
+            ("auto.offset.reset", k.offset_reset.clone()),
+            ("queued.max.messages.kbytes", k.prefetch_kbytes.to_string()),
+            ("statistics.interval.ms", "1000".into()),
+        ],
+        k,
+        &k.consumer_properties,
+    );
     let ctx = ConsumerCtx {
         metrics: a.metrics.clone(),
         pipeline: Mutex::new(Some(tx.clone())),
@@ -584,21 +597,19 @@ impl KafkaOut {
         }
         let failed = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let last_error = Arc::new(Mutex::new(None));
-        let mut c = base_config(k);
-        if let Some(b) = &o.brokers {
-            c.set("bootstrap.servers", b);
-        }
-        c.set("acks", "all").set("linger.ms", "5");
-        for (key, v) in k.properties.iter().chain(&k.producer_properties) {
-            c.set(key, v);
-        }
+        let brokers = o.brokers.as_deref().unwrap_or(&k.brokers);
+        let c = client_config(
+            brokers,
+            &[("acks", "all".into()), ("linger.ms", "5".into())],
+            k,
+            &k.producer_properties,
+        );
         let producer = c
             .create_with_context(ProducerCtx {
                 failed: failed.clone(),
                 last_error: last_error.clone(),
             })
             .context("cannot create the Kafka producer")?;
-        let brokers = o.brokers.as_deref().unwrap_or(&k.brokers);
         Producer::client(&producer)
             .fetch_metadata(None, Duration::from_secs(15))
             .with_context(|| {

@@ -166,11 +166,7 @@ impl Metrics {
 
     /// Record one latency of `stage`.
     pub fn latency(&self, stage: Stage, micros: u64) {
-        let i = Stage::ALL.iter().position(|s| *s == stage).unwrap_or(0);
-        let mut h = self.latency[i]
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        h.saturating_record(micros.max(1));
+        self.latencies(stage, std::iter::once(micros));
     }
 
     /// Record one latency of `stage` per value.

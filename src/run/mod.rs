@@ -36,7 +36,7 @@ mod tail;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{SyncSender, sync_channel};
+use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -62,6 +62,34 @@ pub enum Msg {
     /// Checkpoint now (partitions are about to be revoked) and answer with
     /// the offsets it covers.
     Checkpoint(SyncSender<pipeline::Offsets>),
+}
+
+/// Hand a source's work over, waiting while the pipeline is full (the
+/// back-pressure of the simulator, syslog and followed files); false when
+/// the pipeline has gone, or the service stops while waiting.
+fn send_blocking(tx: &SyncSender<Msg>, metrics: &Metrics, shutdown: &AtomicBool, w: Work) -> bool {
+    let mut msg = Msg::Work(Box::new(w));
+    let mut waited = false;
+    loop {
+        match tx.try_send(msg) {
+            Ok(()) => {
+                metrics.queue_depth.fetch_add(1, Ordering::Relaxed);
+                return true;
+            }
+            Err(TrySendError::Disconnected(_)) => return false,
+            Err(TrySendError::Full(m)) => {
+                if !waited {
+                    metrics.backpressure_waits.fetch_add(1, Ordering::Relaxed);
+                    waited = true;
+                }
+                if shutdown.load(Ordering::Relaxed) {
+                    return false;
+                }
+                msg = m;
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+    }
 }
 
 /// Arguments of `vigil run`.

@@ -111,7 +111,7 @@ fn stream(
                 produced_ms: Vec::new(),
             };
             late_seen = late;
-            if !super::syslog::send_blocking(tx, metrics, shutdown, w) {
+            if !super::send_blocking(tx, metrics, shutdown, w) {
                 return;
             }
         }

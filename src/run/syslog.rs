@@ -22,7 +22,7 @@ use std::io::{ErrorKind, Read};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{SyncSender, TrySendError};
+use std::sync::mpsc::SyncSender;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -179,39 +179,7 @@ impl Batcher {
             produced_ms: Vec::new(),
         };
         self.late_seen = late;
-        send_blocking(&ctx.tx, &ctx.metrics, &ctx.shutdown, w)
-    }
-}
-
-/// Hand work over, waiting while the pipeline is full; false when the
-/// pipeline has gone, or the service stops while waiting.
-pub(super) fn send_blocking(
-    tx: &SyncSender<Msg>,
-    metrics: &Metrics,
-    shutdown: &AtomicBool,
-    w: Work,
-) -> bool {
-    let mut msg = Msg::Work(Box::new(w));
-    let mut waited = false;
-    loop {
-        match tx.try_send(msg) {
-            Ok(()) => {
-                metrics.queue_depth.fetch_add(1, Ordering::Relaxed);
-                return true;
-            }
-            Err(TrySendError::Disconnected(_)) => return false,
-            Err(TrySendError::Full(m)) => {
-                if !waited {
-                    metrics.backpressure_waits.fetch_add(1, Ordering::Relaxed);
-                    waited = true;
-                }
-                if shutdown.load(Ordering::Relaxed) {
-                    return false;
-                }
-                msg = m;
-                std::thread::sleep(Duration::from_millis(5));
-            }
-        }
+        super::send_blocking(&ctx.tx, &ctx.metrics, &ctx.shutdown, w)
     }
 }
 

@@ -286,6 +286,6 @@ impl Tail {
             produced_ms: Vec::new(),
         };
         self.late_seen = late;
-        super::syslog::send_blocking(&self.tx, &self.metrics, &self.shutdown, w)
+        super::send_blocking(&self.tx, &self.metrics, &self.shutdown, w)
     }
 }
