@@ -3,22 +3,12 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::service::Service;
 use common::shared;
 
 const TOKEN: &str = "a-test-token-of-some-length";
-
-fn dead_letters(data: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(data.join("dlq.ndjson"))
-        .expect("dead-letter file")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a dead letter is JSON"))
-        .collect()
-}
 
 #[test]
 fn run_with_no_arguments_finds_in_the_simulator_within_a_minute_and_stops_on_ctrl_c() {
@@ -159,18 +149,10 @@ fn http_ingest_sends_bad_records_to_the_dead_letters_and_keeps_the_rest() {
     s.wait_records(8, Duration::from_secs(60));
     s.stop();
 
-    let dl = dead_letters(&data);
-    let reasons: BTreeMap<String, String> = dl
-        .iter()
-        .map(|d| {
-            (
-                d["reason"].as_str().expect("reason").to_string(),
-                d["file"].as_str().expect("source").to_string(),
-            )
-        })
-        .collect();
+    let dl = common::dead_letters(&data);
+    let reasons = common::reasons(&dl);
     assert_eq!(dl.len(), 5, "five dead letters: {reasons:#?}");
-    let has = |needle: &str| reasons.keys().any(|r| r.contains(needle));
+    let has = |needle: &str| reasons.iter().any(|r| r.contains(needle));
     assert!(has("invalid UTF-8"), "garbage bytes: {reasons:#?}");
     assert!(
         has("larger than the limit of 4096 bytes"),
@@ -186,8 +168,8 @@ fn http_ingest_sends_bad_records_to_the_dead_letters_and_keeps_the_rest() {
     );
     assert!(
         reasons
-            .values()
-            .all(|f| f.starts_with("ingest/") || f.starts_with("hec")),
+            .iter()
+            .all(|r| r.starts_with("ingest/") || r.starts_with("hec")),
         "each dead letter names the request it came in: {reasons:#?}"
     );
     // The good Okta records are in the lake.

@@ -437,20 +437,10 @@ fn kafka_in_and_out_give_what_replay_gives() {
 
     let got = parse(&b.read_all("findings"));
     let cg = counts(&got);
-    let missing: Vec<_> = cw
-        .iter()
-        .filter(|(k, n)| cg.get(*k) != Some(n))
-        .take(3)
-        .collect();
-    let extra: Vec<_> = cg
-        .iter()
-        .filter(|(k, n)| cw.get(*k) != Some(n))
-        .take(3)
-        .collect();
-    assert!(
-        missing.is_empty() && extra.is_empty(),
-        "findings differ: {want} from replay, {} from run\nreplay only: {missing:#?}\nrun only: {extra:#?}",
-        got.len()
+    assert_same_findings(
+        &cw,
+        &cg,
+        &format!("{want} from replay, {} from run", got.len()),
     );
     // Finding ids are unique and keyed.
     let msgs = b.read_all("findings");
@@ -586,6 +576,24 @@ fn replay_findings(out: &Path) -> BTreeMap<String, usize> {
     counts(&list)
 }
 
+/// The same findings, as often, in `want` (a replay's) and `got`.
+fn assert_same_findings(want: &BTreeMap<String, usize>, got: &BTreeMap<String, usize>, what: &str) {
+    let missing: Vec<_> = want
+        .iter()
+        .filter(|(k, n)| got.get(*k) != Some(n))
+        .take(3)
+        .collect();
+    let extra: Vec<_> = got
+        .iter()
+        .filter(|(k, n)| want.get(*k) != Some(n))
+        .take(3)
+        .collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "findings differ ({what})\nreplay only: {missing:#?}\nrun only: {extra:#?}"
+    );
+}
+
 fn counts(list: &[serde_json::Value]) -> BTreeMap<String, usize> {
     let mut m: BTreeMap<String, usize> = BTreeMap::new();
     for v in list {
@@ -658,20 +666,7 @@ fn two_instances_in_one_group_split_the_partitions_and_find_what_one_finds() {
     sb.stop();
 
     let got = counts(&parse(&b.read_all("findings")));
-    let missing: Vec<_> = want
-        .iter()
-        .filter(|(k, n)| got.get(*k) != Some(n))
-        .take(3)
-        .collect();
-    let extra: Vec<_> = got
-        .iter()
-        .filter(|(k, n)| want.get(*k) != Some(n))
-        .take(3)
-        .collect();
-    assert!(
-        missing.is_empty() && extra.is_empty(),
-        "two instances differ from one replay\nreplay only: {missing:#?}\npair only: {extra:#?}"
-    );
+    assert_same_findings(&want, &got, "two instances against one replay");
 }
 
 /// Replace `from` in a config file's text, requiring it to be there.
@@ -737,16 +732,7 @@ fn bad_kafka_messages_go_to_the_dead_letter_topic_with_a_reason() {
     s.stop();
 
     let dl = parse(&b.read_all("dlq"));
-    let reasons: Vec<String> = dl
-        .iter()
-        .map(|d| {
-            format!(
-                "{} {}",
-                d["file"].as_str().unwrap_or("?"),
-                d["reason"].as_str().unwrap_or("?")
-            )
-        })
-        .collect();
+    let reasons = common::reasons(&dl);
     assert_eq!(dl.len(), 5, "five dead letters: {reasons:#?}");
     let has = |needle: &str| reasons.iter().any(|r| r.contains(needle));
     assert!(has("empty message"), "an empty value: {reasons:#?}");
@@ -776,8 +762,7 @@ fn bad_kafka_messages_go_to_the_dead_letter_topic_with_a_reason() {
     );
     // The same dead letters are in the data directory, and the good
     // records went through.
-    let local = std::fs::read_to_string(data.join("dlq.ndjson")).expect("dlq file");
-    assert_eq!(local.lines().count(), 5);
+    assert_eq!(common::dead_letters(&data).len(), 5);
     let rows = common::sql_csv(&data, "select count(*) from authentication");
     assert_eq!(rows, vec!["2".to_string()], "the two good Okta sign-ins");
 }
@@ -878,18 +863,5 @@ fn an_output_that_stalls_for_ten_seconds_pauses_consumption_and_loses_nothing() 
     wait_checkpoint(&data, n, Duration::from_secs(120));
     s.stop();
     let got = counts(&parse(&out.read_all("findings")));
-    let missing: Vec<_> = want
-        .iter()
-        .filter(|(k, c)| got.get(*k) != Some(c))
-        .take(3)
-        .collect();
-    let extra: Vec<_> = got
-        .iter()
-        .filter(|(k, c)| want.get(*k) != Some(c))
-        .take(3)
-        .collect();
-    assert!(
-        missing.is_empty() && extra.is_empty(),
-        "findings after the stall differ from the replay\nreplay only: {missing:#?}\nrun only: {extra:#?}"
-    );
+    assert_same_findings(&want, &got, "after the stall, against the replay");
 }

@@ -164,21 +164,8 @@ fn bad_syslog_frames_go_to_the_dead_letters_and_the_connection_goes_on() {
     assert_eq!(s.metric("vigil_dead_letters_total"), 4.0);
     s.stop();
     let data = dir.path().join("data");
-    let dl: Vec<serde_json::Value> = std::fs::read_to_string(data.join("dlq.ndjson"))
-        .expect("dlq")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON"))
-        .collect();
-    let reasons: Vec<String> = dl
-        .iter()
-        .map(|d| {
-            format!(
-                "{} | {}",
-                d["file"].as_str().unwrap_or("?"),
-                d["reason"].as_str().unwrap_or("?")
-            )
-        })
-        .collect();
+    let dl = common::dead_letters(&data);
+    let reasons = common::reasons(&dl);
     assert_eq!(dl.len(), 4, "{reasons:#?}");
     assert!(
         reasons.iter().any(|r| r.contains("invalid UTF-8")),

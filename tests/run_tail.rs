@@ -19,6 +19,22 @@ fn append(path: &Path, text: &str) {
     f.write_all(text.as_bytes()).expect("append");
 }
 
+/// A config that follows `log`, with its format when given.
+fn config(dir: &Path, log: &Path, format: Option<&str>) -> std::path::PathBuf {
+    let cfg = dir.join("vigil.toml");
+    let format = format.map_or(String::new(), |f| format!("format = \"{f}\"\n"));
+    std::fs::write(
+        &cfg,
+        format!(
+            "[run]\ndata_dir = \"{}\"\ncheckpoint_secs = 0.5\n\n[[run.files]]\npath = \"{}\"\n{format}",
+            dir.join("data").display(),
+            log.display()
+        ),
+    )
+    .expect("write config");
+    cfg
+}
+
 fn joined(lines: &[&str]) -> String {
     let mut s = lines.join("\n");
     s.push('\n');
@@ -38,16 +54,7 @@ fn a_followed_file_is_read_through_growth_rotation_and_a_restart() {
 
     let log = dir.path().join("auth.log");
     let data = dir.path().join("data");
-    let cfg = dir.path().join("vigil.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[run]\ndata_dir = \"{}\"\ncheckpoint_secs = 0.5\n\n[[run.files]]\npath = \"{}\"\nformat = \"syslog\"\n",
-            data.display(),
-            log.display()
-        ),
-    )
-    .expect("write config");
+    let cfg = config(dir.path(), &log, Some("syslog"));
 
     // Written before the start, with a line still being written.
     let (head, tail) = lines[1000].split_at(20);
@@ -115,16 +122,7 @@ fn a_file_truncated_in_place_is_read_again_from_its_start() {
         .expect("sshd sample");
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     let log = dir.path().join("auth.log");
-    let cfg = dir.path().join("vigil.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[run]\ndata_dir = \"{}\"\ncheckpoint_secs = 0.5\n\n[[run.files]]\npath = \"{}\"\n",
-            dir.path().join("data").display(),
-            log.display()
-        ),
-    )
-    .expect("write config");
+    let cfg = config(dir.path(), &log, None);
     append(&log, &joined(&lines[..300]));
     let s = Service::start(&cfg);
     s.wait_records(300, Duration::from_secs(60));

@@ -72,6 +72,19 @@ pub fn dead_letters(out: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// Each dead letter as `source | reason`, for assertions and messages.
+pub fn reasons(dead: &[serde_json::Value]) -> Vec<String> {
+    dead.iter()
+        .map(|d| {
+            format!(
+                "{} | {}",
+                d["file"].as_str().unwrap_or("?"),
+                d["reason"].as_str().unwrap_or("?")
+            )
+        })
+        .collect()
+}
+
 /// The replay's summary.json.
 pub fn summary(out: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(out.join("summary.json")).expect("summary.json");
